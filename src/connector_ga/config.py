@@ -1,0 +1,141 @@
+"""ga.toml: the publisher's declarations, validated with pydantic.
+
+Every error names the file, the key and what was expected, on one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError
+
+CLOUDS = ("public", "gcc", "gcc-high", "dod", "azure-government", "mooncake")
+TELEMETRY_FORMATS = ("auto", "csv", "jsonl", "parquet", "apim", "appinsights", "otlp")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"an IANA time zone such as 'America/Los_Angeles', got {value!r}") from None
+    return value
+
+
+class ConnectorSection(_Strict):
+    id: str | None = None
+    title: str | None = None
+    publisher: str | None = None
+    package: str | None = None
+    preview_since: dt.date | None = None
+
+
+class FieldsSection(_Strict):
+    """Which source field carries the connection and user ids (used by real sources)."""
+
+    connection_id: str | None = None
+    user_id: str | None = None
+
+
+class TelemetrySection(_Strict):
+    paths: list[str] = Field(default_factory=list)
+    format: Literal["auto", "csv", "jsonl", "parquet", "apim", "appinsights", "otlp"] = "auto"
+    fields: FieldsSection = Field(default_factory=FieldsSection)
+
+
+class BackendSection(_Strict):
+    status: str | None = None
+    evidence: str | None = None
+
+
+class SupportHours(_Strict):
+    hours: list[str] = Field(default_factory=list)
+    timezone: str | None = None
+    contact: str | None = None
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class SupportSection(_Strict):
+    backend: SupportHours | None = None
+    connector: SupportHours | None = None
+
+
+class ExceptionsSection(_Strict):
+    customer_requires_production: bool = False
+    customer_reference: str = ""
+
+
+class CloudsSection(_Strict):
+    gcc: str | None = None
+    gcc_high: str | None = Field(default=None, alias="gcc-high")
+    dod: str | None = None
+    azure_government: str | None = Field(default=None, alias="azure-government")
+    mooncake: str | None = None
+
+    def endpoints(self) -> dict[str, str]:
+        """The declared clouds, by their DESIGN.md names."""
+        data = self.model_dump(by_alias=True)
+        return {name: url for name, url in data.items() if url}
+
+
+class GaConfig(_Strict):
+    connector: ConnectorSection = Field(default_factory=ConnectorSection)
+    telemetry: TelemetrySection = Field(default_factory=TelemetrySection)
+    backend: BackendSection = Field(default_factory=BackendSection)
+    support: SupportSection = Field(default_factory=SupportSection)
+    exceptions: ExceptionsSection = Field(default_factory=ExceptionsSection)
+    clouds: CloudsSection = Field(default_factory=CloudsSection)
+
+    # Where the file was read from; relative paths in it are relative to this folder.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+
+def _describe_error(err: dict) -> str:
+    key = ".".join(str(part) for part in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"):
+        return f"key '{key}': expected a date such as 2026-03-02, got {err.get('input')!r}"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        return f"key '{key}': expected " + msg[len("Value error, ") :]
+    return f"key '{key}': {msg} (got {err.get('input')!r})"
+
+
+def parse_config(data: dict, source: str = "ga.toml") -> GaConfig:
+    """Validate a ga.toml already parsed into a dict."""
+    try:
+        return GaConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{source}: {_describe_error(exc.errors()[0])}") from None
+
+
+def load_config(path: str | Path) -> GaConfig:
+    """Read and validate ga.toml; raise InputError naming the file, key and expectation."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    config = parse_config(data, str(path))
+    config.base_dir = path.resolve().parent
+    return config
