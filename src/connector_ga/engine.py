@@ -1,0 +1,82 @@
+"""Opening an engine, and the only place that knows which one it is.
+
+Everything else works on Ibis expressions. DuckDB (embedded) is the default; the file
+readers here are the thin per-engine part of reading telemetry in place.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import ibis
+from ibis.backends import BaseBackend
+
+_names = itertools.count()
+
+
+def connect(database: str | None = None, *, read_only: bool = False) -> BaseBackend:
+    """An embedded DuckDB connection whose session time zone is UTC."""
+    kwargs = {"read_only": True} if read_only else {}
+    con = ibis.duckdb.connect(database or ":memory:", **kwargs)
+    con.raw_sql("SET TimeZone = 'UTC'")
+    return con
+
+
+def engine_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions an engine raises on unreadable input."""
+    import duckdb
+
+    return (duckdb.Error, ibis.common.exceptions.IbisError)
+
+
+def _paths(files: Sequence[str]) -> list[str]:
+    return [str(f) for f in files]
+
+
+def read_csv(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
+    """CSV files as text columns plus `_file`; types are checked later, row by row."""
+    return con.read_csv(
+        _paths(files),
+        table_name=f"cga_csv_{next(_names)}",
+        all_varchar=True,
+        header=True,
+        union_by_name=True,
+        filename="_file",
+    )
+
+
+def jsonl_columns(con: BaseBackend, files: Sequence[str]) -> list[str]:
+    """The keys found in JSON Lines files (sampled by the engine)."""
+    table = con.read_json(
+        _paths(files),
+        table_name=f"cga_jsonkeys_{next(_names)}",
+        format="newline_delimited",
+        union_by_name=True,
+    )
+    return list(table.columns)
+
+
+def read_jsonl(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) -> ibis.Table:
+    """JSON Lines read with every key as text, so a wrong type is a rejected row, not a crash."""
+    return con.read_json(
+        _paths(files),
+        table_name=f"cga_jsonl_{next(_names)}",
+        format="newline_delimited",
+        columns={name: "VARCHAR" for name in columns},
+        filename="_file",
+    )
+
+
+def read_parquet(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
+    return con.read_parquet(
+        _paths(files),
+        table_name=f"cga_parquet_{next(_names)}",
+        union_by_name=True,
+        filename="_file",
+    )
+
+
+def materialize(con: BaseBackend, expr: ibis.Table, prefix: str = "cga_tmp") -> ibis.Table:
+    """Compute an (aggregated, small) expression once and keep it for several queries."""
+    return con.create_table(f"{prefix}_{next(_names)}", obj=expr, temp=True)

@@ -1,0 +1,144 @@
+"""The policy file: every threshold, window and comparison, as data."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+
+DEFAULT_POLICY = "power-platform-ga"
+CRITERIA_IDS = (
+    "backend-production",
+    "availability",
+    "slo",
+    "success-rate",
+    "support-model",
+    "weekly-active-users",
+    "monthly-active-connections",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class WindowPolicy(_Strict):
+    reliability_days: int = Field(ge=1)
+    wau_weeks: int = Field(ge=1)
+    mac_lookback_days: int = Field(ge=1)
+    mac_days: int = Field(ge=1)
+
+
+class AttributionPolicy(_Strict):
+    unattributed_5xx: Literal["connector", "backend"] = "connector"
+
+
+class DataQualityPolicy(_Strict):
+    max_reject_rate: float = Field(ge=0, le=1)
+    unattributed_warn_rate: float = Field(ge=0, le=1)
+
+
+class StatisticsPolicy(_Strict):
+    confidence: float = Field(gt=0, lt=1)
+
+
+class CriterionPolicy(_Strict):
+    level: Literal["required", "recommended"]
+    threshold: float | None = None
+    comparison: Literal[">=", ">"] | None = None
+
+    @property
+    def exact_threshold(self) -> Fraction:
+        """The threshold as an exact fraction, so comparisons never round (0.9995 = 1999/2000)."""
+        assert self.threshold is not None
+        return Fraction(Decimal(str(self.threshold)))
+
+    def passes(self, numerator: int, denominator: int) -> bool:
+        """Compare numerator/denominator with the threshold exactly, on integers."""
+        t = self.exact_threshold
+        left, right = numerator * t.denominator, denominator * t.numerator
+        return left > right if self.comparison == ">" else left >= right
+
+    def passes_value(self, value: int | float) -> bool:
+        t = self.exact_threshold
+        v = Fraction(Decimal(str(value)))
+        return v > t if self.comparison == ">" else v >= t
+
+
+class CriteriaPolicy(_Strict):
+    backend_production: CriterionPolicy = Field(alias="backend-production")
+    availability: CriterionPolicy
+    slo: CriterionPolicy
+    success_rate: CriterionPolicy = Field(alias="success-rate")
+    support_model: CriterionPolicy = Field(alias="support-model")
+    weekly_active_users: CriterionPolicy = Field(alias="weekly-active-users")
+    monthly_active_connections: CriterionPolicy = Field(alias="monthly-active-connections")
+
+    def get(self, criterion_id: str) -> CriterionPolicy:
+        return getattr(self, criterion_id.replace("-", "_"))
+
+
+class LowUsageException(_Strict):
+    enabled: bool = True
+    preview_months: int = Field(ge=0)
+
+
+class CustomerException(_Strict):
+    enabled: bool = True
+
+
+class ExceptionsPolicy(_Strict):
+    low_usage_after_6_months: LowUsageException = Field(alias="low-usage-after-6-months")
+    customer_requires_production: CustomerException = Field(alias="customer-requires-production")
+
+
+class Policy(_Strict):
+    name: str
+    version: str
+    source: str = ""
+    window: WindowPolicy
+    attribution: AttributionPolicy = Field(default_factory=AttributionPolicy)
+    data_quality: DataQualityPolicy
+    statistics: StatisticsPolicy
+    criteria: CriteriaPolicy
+    exceptions: ExceptionsPolicy
+
+
+def _describe(err: dict) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if err["type"] == "missing":
+        return f"missing key '{key}'"
+    return f"key '{key}': {err['msg']} (got {err.get('input')!r})"
+
+
+def parse_policy(data: dict, source: str) -> Policy:
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{source}: {_describe(exc.errors()[0])}") from None
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load the named default policy, or a policy file given by path."""
+    if path is None or str(path) == DEFAULT_POLICY:
+        text = resources.files("connector_ga.policies").joinpath(f"{DEFAULT_POLICY}.toml")
+        return parse_policy(tomllib.loads(text.read_text(encoding="utf-8")), DEFAULT_POLICY)
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: policy file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    return parse_policy(data, str(path))
