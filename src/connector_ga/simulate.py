@@ -43,7 +43,7 @@ from .errors import InputError
 IncidentKind = Literal["backend-outage", "connector-bug", "throttling-storm", "unattributed-5xx"]
 INCIDENT_KINDS: tuple[str, ...] = get_args(IncidentKind)
 FORMATS = ("parquet", "csv", "jsonl")
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 
 SCHEMA = pa.schema(
     [
@@ -533,13 +533,27 @@ def _write(batches: Iterator[pa.RecordBatch], path: Path, fmt: str) -> None:
     else:
         import duckdb
 
+        failure: list[BaseException] = []
+
+        def text_batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in batches:
+                    yield _for_text(batch)
+            except BaseException as exc:  # duckdb would wrap it: keep it to raise as is
+                failure.append(exc)
+                raise
+
         text_schema = SCHEMA.set(0, pa.field("time", pa.string()))
-        reader = pa.RecordBatchReader.from_batches(text_schema, map(_for_text, batches))
+        reader = pa.RecordBatchReader.from_batches(text_schema, text_batches())
         con = duckdb.connect()
         try:
             con.register("simulated", reader)
             target = str(path).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM simulated) TO '{target}' (FORMAT json)")
+        except duckdb.Error:
+            if failure:
+                raise failure[0] from None
+            raise
         finally:
             con.close()
         if not path.exists():  # nothing to write: duckdb may not create the file

@@ -1,0 +1,130 @@
+"""The library's front door: `check` returns Results; the CLI only parses and prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ibis.backends import BaseBackend
+
+from . import engine
+from .config import GaConfig, load_config
+from .errors import InputError
+from .evaluate import evaluate
+from .metrics.compute import compute
+from .metrics.model import InputQuality
+from .policy import Policy, load_policy
+from .result import Result
+from .sources.canonical import read_canonical
+
+
+@dataclass
+class CheckRun:
+    """Everything one check produced: a Result per connector and the input's quality."""
+
+    results: list[Result]
+    quality: InputQuality
+    policy: Policy
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def run_check(
+    *,
+    config: GaConfig | None = None,
+    telemetry: Sequence[str] | None = None,
+    fmt: str | None = None,
+    as_of: dt.date | None = None,
+    connector: str | None = None,
+    all_connectors: bool = False,
+    policy: Policy | str | Path | None = None,
+    max_reject_rate: float | None = None,
+    con: BaseBackend | None = None,
+) -> CheckRun:
+    """Read telemetry, compute every metric and judge each connector."""
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    base_dir = None
+    if telemetry:
+        patterns = list(telemetry)
+    elif config is not None and config.telemetry.paths:
+        patterns, base_dir = list(config.telemetry.paths), config.base_dir
+    else:
+        raise InputError(
+            "no telemetry given: pass --telemetry PATH or set [telemetry] paths in ga.toml"
+        )
+    fmt = fmt or (config.telemetry.format if config else "auto")
+    declared_id = config.connector.id if config else None
+    if connector and declared_id and connector != declared_id and not all_connectors:
+        declared_id = connector
+    wanted = connector or declared_id
+    con = con or engine.connect()
+    data = read_canonical(con, patterns, fmt, default_connector=wanted, base_dir=base_dir)
+
+    selection = None if all_connectors else ([wanted] if wanted else None)
+    quality, metrics = compute(con, data, policy, as_of=as_of, connectors=selection)
+
+    limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
+    if quality.rows and quality.rejected_rows > limit * quality.rows:
+        raise InputError(
+            f"{quality.rejected_rows:,} of {quality.rows:,} rows rejected "
+            f"({_pct(quality.reject_rate)}, more than the {_pct(limit)} allowed by "
+            "--max-reject-rate): fix the telemetry or raise the limit",
+            details=[str(s) for s in quality.samples],
+        )
+    if quality.rows == quality.rejected_rows:
+        raise InputError(
+            f"{', '.join(data.display.values())}: no valid request rows",
+            details=[str(s) for s in quality.samples],
+        )
+
+    if selection and wanted and metrics[wanted].first_day is None:
+        found = sorted(n for n, m in metrics.items() if m.first_day is not None)
+        others = _connectors_in(data)
+        raise InputError(
+            f"telemetry holds no request for connector '{wanted}'"
+            + (f" (it holds: {', '.join(others)})" if others else "")
+            + ("" if found else "")
+        )
+    if not all_connectors and not wanted and len(metrics) > 1:
+        raise InputError(
+            f"telemetry holds {len(metrics)} connectors ({', '.join(sorted(metrics))}): "
+            "pass --connector ID for one, or --all for a verdict per connector"
+        )
+    results = [
+        evaluate(m, quality, policy, config if not all_connectors or name == declared_id else None)
+        for name, m in sorted(metrics.items())
+    ]
+    return CheckRun(results=results, quality=quality, policy=policy)
+
+
+def _connectors_in(data) -> list[str]:
+    t = data.table
+    t = t.filter(t._reject.isnull())
+    rows = t.select("connector").distinct().limit(20).execute()
+    return sorted(rows["connector"].tolist())
+
+
+def check(
+    config: GaConfig | str | Path | None = None,
+    telemetry: Sequence[str] | str | None = None,
+    **options,
+) -> Result:
+    """Judge one connector. `config` is a GaConfig or the path of a ga.toml."""
+    if isinstance(config, str | Path):
+        config = load_config(config)
+    if isinstance(telemetry, str | Path):
+        telemetry = [str(telemetry)]
+    run = run_check(config=config, telemetry=telemetry, **options)
+    return run.results[0]
+
+
+def check_fleet(telemetry: Sequence[str] | str, **options) -> list[Result]:
+    """One Result per connector in the telemetry."""
+    if isinstance(telemetry, str | Path):
+        telemetry = [str(telemetry)]
+    return run_check(telemetry=telemetry, all_connectors=True, **options).results

@@ -1,0 +1,212 @@
+"""The command line: each command parses options and calls one library function."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .errors import InputError
+
+app = typer.Typer(
+    name="connector-ga",
+    help="Prove from evidence whether a Power Platform connector may move from preview to GA.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
+
+
+def user_errors(command):
+    """Turn a user's mistake into one clear line on stderr and exit code 2, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            for line in exc.details:
+                err.print(f"  {line}", markup=False)
+            err.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: nothing was written")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r}: expected a date such as 2026-11-20") from None
+
+
+@app.command()
+@user_errors
+def check(
+    telemetry: Annotated[
+        list[str] | None,
+        typer.Option("--telemetry", "-t", help="Telemetry files, globs or folders (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml if present).")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="auto, csv, jsonl or parquet.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluation date D (default: latest request).")
+    ] = None,
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="The connector to judge in fleet telemetry.")
+    ] = None,
+    all_connectors: Annotated[
+        bool, typer.Option("--all", help="One verdict per connector in the telemetry.")
+    ] = False,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON result to FILE, or - for stdout.")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="A policy TOML file (default power-platform-ga).")
+    ] = None,
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option("--max-reject-rate", help="Stop when more than this share of rows is bad."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 0 only for the verdict 'ready'.")
+    ] = False,
+) -> None:
+    """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
+    from .api import run_check
+    from .config import load_config
+    from .outputs import json_result, terminal
+
+    if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
+        raise InputError(f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1")
+    cfg = None
+    if config is not None:
+        cfg = load_config(config)
+    elif Path("ga.toml").is_file():
+        cfg = load_config("ga.toml")
+    elif not telemetry:
+        raise InputError("no ga.toml here and no --telemetry: run `connector-ga init` or pass "
+                         "--telemetry PATH")
+    run = run_check(
+        config=cfg,
+        telemetry=telemetry,
+        fmt=fmt,
+        as_of=_date(as_of, "--as-of"),
+        connector=connector,
+        all_connectors=all_connectors,
+        policy=policy,
+        max_reject_rate=max_reject_rate,
+    )
+    to_stdout = json_out == "-"
+    console = err if to_stdout else Console(highlight=False)
+    if all_connectors:
+        terminal.render_fleet(run.results, console)
+        payload = json_result.dumps(run.results)
+    else:
+        terminal.render(run.results[0], console)
+        payload = json_result.dumps(run.results[0])
+    if to_stdout:
+        sys.stdout.write(payload)
+    elif json_out:
+        json_result.write_atomic(json_out, payload)
+    ok = [r.verdict == "ready" if strict else r.ready for r in run.results]
+    raise typer.Exit(EXIT_READY if all(ok) else EXIT_NOT_READY)
+
+
+@app.command()
+@user_errors
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .parquet, .csv or .jsonl.")],
+    days: Annotated[int, typer.Option(help="Days of telemetry.")] = 90,
+    end: Annotated[str | None, typer.Option(help="Last UTC day (default 2026-11-20).")] = None,
+    connections: Annotated[int, typer.Option(help="Connections per connector at the end.")] = 300,
+    users: Annotated[int, typer.Option(help="Users per connector at the end.")] = 1200,
+    requests_per_day: Annotated[int, typer.Option(help="Requests per day at the end.")] = 20000,
+    rows: Annotated[int | None, typer.Option(help="Total rows (overrides requests/day).")] = None,
+    connector: Annotated[
+        list[str] | None, typer.Option("--connector", help="Connector id (repeat for a fleet).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    sample_rate: Annotated[float, typer.Option(help="Keep this share of rows, weighted.")] = 1.0,
+    duplicate_rate: Annotated[float, typer.Option(help="Share of rows logged twice.")] = 0.0,
+    incident: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--incident",
+            help="KIND@START/DURATION[:RATE], e.g. connector-bug@2026-11-10T08:00Z/6h "
+            "(backend-outage, connector-bug, throttling-storm, unattributed-5xx).",
+        ),
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="parquet, csv or jsonl.")] = None,
+) -> None:
+    """Write realistic simulated telemetry in the canonical schema."""
+    from .simulate import SimulationSpec, parse_incident
+    from .simulate import simulate as run
+
+    spec = SimulationSpec(
+        days=days,
+        connections=connections,
+        users=users,
+        requests_per_day=requests_per_day,
+        rows=rows,
+        seed=seed,
+        sample_rate=sample_rate,
+        duplicate_rate=duplicate_rate,
+        incidents=[parse_incident(text) for text in incident or []],
+    )
+    if end is not None:
+        spec.end = _date(end, "--end")
+    if connector:
+        spec.connectors = list(connector)
+    summary = run(spec, out, fmt)
+    injected = ", ".join(f"{k} {v:,}" for k, v in summary.injected.items())
+    err.print(
+        f"wrote {summary.rows:,} requests for {', '.join(summary.connectors)} "
+        f"({summary.first_day} – {summary.last_day}) to {out}"
+        + (f"; injected: {injected}" if injected else "")
+    )
+
+
+@app.command()
+@user_errors
+def init(
+    package: Annotated[
+        Path | None, typer.Argument(help="The connector package folder (apiDefinition.swagger.json).")
+    ] = None,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write ga.toml (default: here).")
+    ] = Path("."),
+    connector_id: Annotated[str | None, typer.Option("--id", help="Connector id.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing ga.toml.")] = False,
+) -> None:
+    """Write a commented ga.toml, pre-filled from the connector package when one is given."""
+    from .init import write_ga_toml
+
+    path = write_ga_toml(directory, package, force=force, connector_id=connector_id)
+    err.print(f"wrote {path}: declare backend status, support hours and preview_since, then run "
+              "`connector-ga check`")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,33 @@
+"""The JSON contract connector-ga/result/v1 (a list of them in fleet mode)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..result import Result
+
+
+def dumps(results: Result | Sequence[Result]) -> str:
+    if isinstance(results, Result):
+        payload = results.to_json_dict()
+    else:
+        payload = [r.to_json_dict() for r in results]
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a file whole or not at all: a temp file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

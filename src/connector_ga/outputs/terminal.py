@@ -1,0 +1,104 @@
+"""The Rich terminal view of a Result: the verdict on top, then one row per criterion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..result import Criterion, Result
+
+VERDICT_STYLE = {
+    "ready": "bold green",
+    "ready-with-exception": "bold green",
+    "ready-with-warnings": "bold yellow",
+    "not-ready": "bold red",
+    "insufficient-data": "bold magenta",
+}
+STATUS_STYLE = {"pass": "green", "fail": "red", "insufficient-data": "magenta"}
+
+
+def format_value(c: Criterion) -> str:
+    """A value for people: percentages keep enough digits to show the margin."""
+    if c.value is None:
+        return "—"
+    if isinstance(c.value, str):
+        return c.value
+    if c.id in ("availability", "slo", "success-rate"):
+        return f"{c.value * 100:.3f}%"
+    suffix = " (est.)" if c.estimate else ""
+    return f"{int(c.value):,}{suffix}"
+
+
+def format_threshold(c: Criterion) -> str:
+    if c.threshold is None:
+        return "—"
+    if c.id in ("availability", "slo", "success-rate"):
+        return f"{c.comparison} {c.threshold * 100:g}%"
+    return f"{c.comparison} {c.threshold:g}"
+
+
+def verdict_line(result: Result) -> Text:
+    text = Text()
+    text.append(f"{result.connector}  ", style="bold")
+    text.append(result.verdict.upper(), style=VERDICT_STYLE[result.verdict])
+    if result.exception:
+        text.append(f"  (exception: {result.exception})")
+    text.append(f"  as of {result.as_of}")
+    return text
+
+
+def criteria_table(result: Result) -> Table:
+    table = Table(show_lines=True, expand=True)
+    table.add_column("criterion", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("threshold", justify="right", no_wrap=True)
+    table.add_column("detail", ratio=1, min_width=20)
+    for c in result.criteria:
+        name = Text(c.id)
+        if c.level == "recommended":
+            name.append("\n(recommended)", style="dim")
+        status = Text(c.status, style=STATUS_STYLE[c.status])
+        if c.status == "pass" and c.confident is False:
+            status.append(" *", style="yellow")
+        table.add_row(name, status, format_value(c), format_threshold(c), Text(c.detail))
+    return table
+
+
+def render(result: Result, console: Console) -> None:
+    parts = [verdict_line(result), Text(result.summary)]
+    if result.exception_from:
+        parts.append(Text(f"low-usage exception applies from {result.exception_from}"))
+    console.print(Panel(Group(*parts), expand=False))
+    console.print(criteria_table(result))
+    if any(c.confident is False for c in result.criteria):
+        console.print("[yellow]*[/] passes, but the 95% interval still crosses the threshold")
+    dq = result.data_quality
+    lines = [
+        f"rows read {dq.rows:,}, rejected {dq.rejected_rows:,}, duplicates {dq.duplicate_rows:,}, "
+        f"unattributed 5xx {dq.unattributed_5xx:,}, rows without connection "
+        f"{dq.rows_without_connection:,}"
+    ]
+    console.print("\n".join(lines), highlight=False)
+    for warning in dq.warnings:
+        console.print(Text("! ", style="yellow") + Text(warning))
+    console.print(f"policy {result.policy.name} {result.policy.version}", style="dim")
+
+
+def render_fleet(results: Sequence[Result], console: Console) -> None:
+    table = Table(title="connector-ga fleet")
+    for name in ("connector", "verdict", "exception", "availability", "success rate", "SLO",
+                 "min WAU", "MAC", "blocking"):
+        table.add_column(name)
+    for r in results:
+        row = [r.connector, Text(r.verdict, style=VERDICT_STYLE[r.verdict]), r.exception or ""]
+        for cid in ("availability", "success-rate", "slo", "weekly-active-users",
+                    "monthly-active-connections"):
+            row.append(format_value(r.criterion(cid)))
+        row.append(", ".join(r.blocking))
+        table.add_row(*row)
+    console.print(table)

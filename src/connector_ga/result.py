@@ -1,0 +1,147 @@
+"""The Result: plain, typed data that every output renders (JSON contract connector-ga/result/v1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA = "connector-ga/result/v1"
+Status = Literal["pass", "fail", "insufficient-data"]
+Verdict = Literal["ready", "ready-with-exception", "ready-with-warnings", "not-ready", "insufficient-data"]
+READY_VERDICTS = ("ready", "ready-with-exception", "ready-with-warnings")
+
+
+class Criterion(BaseModel):
+    id: str
+    level: Literal["required", "recommended"]
+    status: Status
+    value: float | int | str | None = None
+    threshold: float | int | None = None
+    comparison: str | None = None
+    interval: list[float] | None = None
+    sample: int | None = None
+    detail: str = ""
+    numerator: int | None = None
+    denominator: int | None = None
+    confident: bool | None = None  # None when there is no interval
+    confident_at_sample: int | None = None  # sample size at which a pass would be confident
+    estimate: bool = False  # a distinct count over sampled data
+    evidence: list[str] = Field(default_factory=list)
+
+
+class WeekUsers(BaseModel):
+    week: str
+    start: dt.date
+    users: int
+    before_first_day: bool
+
+
+class MacPoint(BaseModel):
+    date: dt.date
+    connections: int
+
+
+class Mac(BaseModel):
+    current: int
+    min: int
+    min_date: dt.date | None = None
+    partial_lookback: bool = False
+    series: list[MacPoint] = Field(default_factory=list)
+
+
+class ErrorBudget(BaseModel):
+    allowed: float
+    consumed: int
+    remaining: float
+
+
+class DayPoint(BaseModel):
+    date: dt.date
+    requests: int
+    eligible: int
+    successes: int
+    faults: dict[str, int]
+    status_classes: dict[str, int]
+
+
+class OperationPoint(BaseModel):
+    operation: str
+    eligible: int
+    connector_faults: int
+    successes: int
+
+
+class Metrics(BaseModel):
+    requests: int
+    eligible: int
+    throttled: int
+    successes: int
+    faults: dict[str, int]
+    success_rate: float | None
+    availability: float | None
+    slo: float | None
+    connections: int
+    connections_meeting_bar: int
+    wau: list[WeekUsers]
+    mac: Mac
+    preview_months: int | None
+    preview_since: dt.date | None
+    preview_since_inferred: bool
+    error_budget: ErrorBudget | None
+    window: dict[str, dt.date]
+    first_day: dt.date | None
+    last_day: dt.date | None
+    distinct_counts_estimated: bool
+    daily: list[DayPoint] = Field(default_factory=list)
+    operations: list[OperationPoint] = Field(default_factory=list)
+
+
+class DataQuality(BaseModel):
+    rejected_rows: int
+    unattributed_5xx: int
+    rows_without_connection: int
+    rows_without_user: int = 0
+    rows: int = 0
+    duplicate_rows: int = 0
+    reject_rate: float = 0.0
+    rejects_by_reason: dict[str, int] = Field(default_factory=dict)
+    rejects_by_file: dict[str, int] = Field(default_factory=dict)
+    reject_samples: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class PolicyRef(BaseModel):
+    name: str
+    version: str
+
+
+class Result(BaseModel):
+    schema_: str = Field(default=SCHEMA, alias="schema", serialization_alias="schema")
+    connector: str
+    title: str | None = None
+    publisher: str | None = None
+    as_of: dt.date
+    verdict: Verdict
+    exception: str | None = None
+    exception_from: dt.date | None = None  # when low-usage-after-6-months will apply
+    blocking: list[str] = Field(default_factory=list)
+    summary: str = ""
+    criteria: list[Criterion]
+    metrics: Metrics
+    data_quality: DataQuality
+    policy: PolicyRef
+    declarations: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = {"populate_by_name": True}
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        return next(c for c in self.criteria if c.id == criterion_id)
+
+    @property
+    def ready(self) -> bool:
+        return self.verdict in READY_VERDICTS
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
