@@ -51,13 +51,14 @@ def verdict_line(result: Result) -> Text:
     return text
 
 
-def criteria_table(result: Result) -> Table:
-    table = Table(show_lines=True, expand=True)
+def criteria_table(result: Result, with_detail: bool = True) -> Table:
+    table = Table(show_lines=with_detail, expand=with_detail)
     table.add_column("criterion", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("threshold", justify="right", no_wrap=True)
-    table.add_column("detail", ratio=1, min_width=20)
+    if with_detail:
+        table.add_column("detail", ratio=1, min_width=20, overflow="fold")
     for c in result.criteria:
         name = Text(c.id)
         if c.level == "recommended":
@@ -65,7 +66,8 @@ def criteria_table(result: Result) -> Table:
         status = Text(c.status, style=STATUS_STYLE[c.status])
         if c.status == "pass" and c.confident is False:
             status.append(" *", style="yellow")
-        table.add_row(name, status, format_value(c), format_threshold(c), Text(c.detail))
+        cells = [name, status, format_value(c), format_threshold(c)]
+        table.add_row(*cells, *([Text(c.detail)] if with_detail else []))
     return table
 
 
@@ -74,7 +76,11 @@ def render(result: Result, console: Console) -> None:
     if result.exception_from:
         parts.append(Text(f"low-usage exception applies from {result.exception_from}"))
     console.print(Panel(Group(*parts), expand=False))
-    console.print(criteria_table(result))
+    wide = console.width >= 110
+    console.print(criteria_table(result, with_detail=wide))
+    if not wide:  # narrow terminals: the details as paragraphs under the table
+        for c in result.criteria:
+            console.print(Text(f"{c.id}: ", style="bold") + Text(c.detail))
     if any(c.confident is False for c in result.criteria):
         console.print("[yellow]*[/] passes, but the 95% interval still crosses the threshold")
     dq = result.data_quality

@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Simulate 120 days of a healthy connector (with a backend outage, which must not count
+# against it) and judge it from examples/contoso-tasks/ga.toml.
+demo: $(STAMP)
+	mkdir -p demo
+	cp examples/contoso-tasks/ga.toml demo/ga.toml
+	$(BIN)/connector-ga simulate --out demo/telemetry.parquet --days 120 --seed 7 \
+		--incident backend-outage@2026-11-12T14:00Z/3h
+	cd demo && ../$(BIN)/connector-ga check --json result.json
+	@echo "JSON result: demo/result.json"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_check.py
+
+clean:
+	rm -rf demo .pytest_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""Shared fixtures: small telemetry files written from lists of rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+COLUMNS = (
+    "time",
+    "status",
+    "connector",
+    "operation",
+    "connection_id",
+    "user_id",
+    "backend_status",
+    "error_source",
+    "error_reason",
+    "fault",
+    "latency_ms",
+    "cloud",
+    "request_id",
+    "weight",
+)
+
+
+def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | None = None) -> Path:
+    """Write canonical rows as CSV; missing keys are empty cells."""
+    columns = columns or tuple(c for c in COLUMNS if any(c in r for r in rows)) or ("time", "status")
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="raise")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    """csv_file(rows, name='t.csv') -> path of a canonical CSV in a temp folder."""
+
+    def make(rows: list[dict], name: str = "t.csv", columns=None) -> Path:
+        return write_csv(tmp_path / name, rows, columns)
+
+    return make
+
+
+@pytest.fixture
+def jsonl_file(tmp_path):
+    def make(rows: list[dict], name: str = "t.jsonl") -> Path:
+        return write_jsonl(tmp_path / name, rows)
+
+    return make
