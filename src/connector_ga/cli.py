@@ -102,8 +102,9 @@ def check(
     elif Path("ga.toml").is_file():
         cfg = load_config("ga.toml")
     elif not telemetry:
-        raise InputError("no ga.toml here and no --telemetry: run `connector-ga init` or pass "
-                         "--telemetry PATH")
+        raise InputError(
+            "no ga.toml here and no --telemetry: run `connector-ga init` or pass --telemetry PATH"
+        )
     run = run_check(
         config=cfg,
         telemetry=telemetry,
@@ -188,7 +189,8 @@ def simulate(
 @user_errors
 def init(
     package: Annotated[
-        Path | None, typer.Argument(help="The connector package folder (apiDefinition.swagger.json).")
+        Path | None,
+        typer.Argument(help="The connector package folder (apiDefinition.swagger.json)."),
     ] = None,
     directory: Annotated[
         Path, typer.Option("--dir", help="Where to write ga.toml (default: here).")
@@ -200,8 +202,10 @@ def init(
     from .init import write_ga_toml
 
     path = write_ga_toml(directory, package, force=force, connector_id=connector_id)
-    err.print(f"wrote {path}: declare backend status, support hours and preview_since, then run "
-              "`connector-ga check`")
+    err.print(
+        f"wrote {path}: declare backend status, support hours and preview_since, then run "
+        "`connector-ga check`"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

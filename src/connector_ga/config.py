@@ -29,7 +29,9 @@ def _check_timezone(value: str | None) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"an IANA time zone such as 'America/Los_Angeles', got {value!r}") from None
+        raise ValueError(
+            f"an IANA time zone such as 'America/Los_Angeles', got {value!r}"
+        ) from None
     return value
 
 
@@ -107,7 +109,12 @@ def _describe_error(err: dict) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"unknown key '{key}'"
-    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"):
+    if kind in (
+        "date_from_datetime_parsing",
+        "date_parsing",
+        "date_type",
+        "date_from_datetime_inexact",
+    ):
         return f"key '{key}': expected a date such as 2026-03-02, got {err.get('input')!r}"
     msg = err["msg"]
     if msg.startswith("Value error, "):

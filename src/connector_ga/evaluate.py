@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .months import add_months, whole_months
 from .config import GaConfig
 from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.stats import confident_sample, wilson_interval, z_score
+from .months import add_months, whole_months
 from .policy import CriterionPolicy, Policy
 from .result import (
     Criterion,
@@ -106,7 +106,12 @@ def _availability(m: ConnectorMetrics, rule: CriterionPolicy, z: float) -> Crite
         f"{_n(m.connector_faults)} consumed, {allowed - m.connector_faults:,.1f} remaining"
     )
     return _ratio_criterion(
-        "availability", rule, m.eligible - m.connector_faults, m.eligible, z, "eligible requests",
+        "availability",
+        rule,
+        m.eligible - m.connector_faults,
+        m.eligible,
+        z,
+        "eligible requests",
         detail,
     )
 
@@ -142,7 +147,7 @@ def _backend_production(config: GaConfig | None, rule: CriterionPolicy) -> Crite
             id="backend-production",
             level=rule.level,
             status="insufficient-data",
-            detail="nothing declared: set [backend] status = \"production\" in ga.toml "
+            detail='nothing declared: set [backend] status = "production" in ga.toml '
             "(with evidence) once the backend APIs are in production",
         )
     evidence = config.backend.evidence if config else None
@@ -187,8 +192,10 @@ def _wau(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
         )
     else:
         status = "pass" if all(rule.passes_value(w.users) for w in m.wau) else "fail"
-        detail = f"distinct users per ISO week: {counts} (every week must be {rule.comparison} " \
-                 f"{rule.threshold:g})"
+        detail = (
+            f"distinct users per ISO week: {counts} (every week must be {rule.comparison} "
+            f"{rule.threshold:g})"
+        )
     if m.weighted:
         detail += "; estimated from sampled data"
     return Criterion(
@@ -309,7 +316,6 @@ def evaluate(
     recommended = [c for c in criteria if c.level == "recommended"]
     failing = [c.id for c in required if c.status == "fail"]
     unmeasured = [c.id for c in required if c.status == "insufficient-data"]
-    required_pass = not failing and not unmeasured
     mac = next(c for c in criteria if c.id == "monthly-active-connections")
 
     verdict, exception, exception_from = "ready", None, None
@@ -342,8 +348,15 @@ def evaluate(
             if low_usage.enabled and mac.status != "pass" and applies_from is not None:
                 exception_from = applies_from
 
-    summary = _summary(verdict, exception, exception_from, failing, unmeasured, recommended,
-                       inferred and since is not None)
+    summary = _summary(
+        verdict,
+        exception,
+        exception_from,
+        failing,
+        unmeasured,
+        recommended,
+        inferred and since is not None,
+    )
     budget = None
     if m.eligible:
         allowed = (1 - float(rules.availability.exact_threshold)) * m.eligible

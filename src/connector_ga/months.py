@@ -7,7 +7,7 @@ import datetime as dt
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` calendar months later, clamped to the month's end (Aug 31 + 6 = Feb 28)."""
+    """The same day `months` calendar months later, clamped to the month end (Aug 31+6 → Feb 28)."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

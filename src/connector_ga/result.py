@@ -1,4 +1,4 @@
-"""The Result: plain, typed data that every output renders (JSON contract connector-ga/result/v1)."""
+"""The Result: plain, typed data that every output renders (JSON: connector-ga/result/v1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 SCHEMA = "connector-ga/result/v1"
 Status = Literal["pass", "fail", "insufficient-data"]
-Verdict = Literal["ready", "ready-with-exception", "ready-with-warnings", "not-ready", "insufficient-data"]
+Verdict = Literal[
+    "ready", "ready-with-exception", "ready-with-warnings", "not-ready", "insufficient-data"
+]
 READY_VERDICTS = ("ready", "ready-with-exception", "ready-with-warnings")
 
 

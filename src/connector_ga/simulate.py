@@ -437,6 +437,10 @@ def _validate(spec: SimulationSpec) -> None:
 
     if not isinstance(spec.days, int) or spec.days < 1:
         raise bad("days", "an integer ≥ 1", spec.days)
+    if type(spec.end) is not dt.date:
+        raise bad("end", "a date such as 2026-11-20", spec.end)
+    if not isinstance(spec.seed, int) or spec.seed < 0:
+        raise bad("seed", "an integer ≥ 0", spec.seed)
     for name in ("connections", "users"):
         value = getattr(spec, name)
         if not isinstance(value, int) or value < 1:
@@ -547,6 +551,7 @@ def _write(batches: Iterator[pa.RecordBatch], path: Path, fmt: str) -> None:
         reader = pa.RecordBatchReader.from_batches(text_schema, text_batches())
         con = duckdb.connect()
         try:
+            con.execute("SET threads = 1")  # more threads buffer the stream to keep its order
             con.register("simulated", reader)
             target = str(path).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM simulated) TO '{target}' (FORMAT json)")

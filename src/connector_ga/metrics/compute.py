@@ -19,7 +19,6 @@ from ..policy import Policy
 from ..schema import REJECT_REASONS
 from ..sources.canonical import Telemetry
 from .model import (
-    FAULT_KINDS,
     ConnectorMetrics,
     DayCounts,
     InputQuality,
@@ -34,22 +33,34 @@ MAX_SAMPLES = 10
 # ---- input quality ---------------------------------------------------------------------
 
 
-def input_quality(telemetry: Telemetry) -> InputQuality:
-    """Rows read and rejected, by file and reason, with up to ten located samples."""
+def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None) -> InputQuality:
+    """One scan: rows read, rejected (by reason), and request_ids repeated among accepted rows
+    of the selected connectors. Files are broken down only when something was rejected."""
     t = telemetry.table
-    counts = (
-        t.group_by(t._file, t._reject).aggregate(rows=t.count()).execute().itertuples(index=False)
-    )
-    quality = InputQuality(files=len(telemetry.files))
-    for file, reject, rows in counts:
-        rows = int(rows)
-        quality.rows += rows
-        if isinstance(reject, str):
-            quality.rejected_rows += rows
-            quality.rejects_by_reason[reject] = quality.rejects_by_reason.get(reject, 0) + rows
-            name = telemetry.name_of(file)
-            quality.rejects_by_file[name] = quality.rejects_by_file.get(name, 0) + rows
+    accepted = t._reject.isnull()
+    if connectors:
+        accepted = accepted & t.connector.isin(list(connectors))
+    metrics = {
+        "rows": t.count(),
+        "with_id": t.request_id.count(where=accepted),
+        "distinct_ids": t.request_id.nunique(where=accepted),
+    }
+    for code in REJECT_REASONS:
+        metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum()
+    row = t.aggregate(**metrics).execute().iloc[0]
+    quality = InputQuality(files=len(telemetry.files), rows=int(row["rows"]))
+    quality.duplicate_rows = int(row["with_id"]) - int(row["distinct_ids"])
+    for code in REJECT_REASONS:
+        n = int(row[f"reject_{code}"] or 0)
+        if n:
+            quality.rejects_by_reason[code] = n
+            quality.rejected_rows += n
     if quality.rejected_rows:
+        bad = t.filter(t._reject.notnull())
+        for file, rows in (
+            bad.group_by("_file").aggregate(n=bad.count()).execute().itertuples(index=False)
+        ):
+            quality.rejects_by_file[telemetry.name_of(file)] = int(rows)
         quality.samples = reject_samples(telemetry, quality)
     return quality
 
@@ -84,19 +95,22 @@ def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSa
 
 
 def valid_requests(
-    telemetry: Telemetry, policy: Policy, connectors: Sequence[str] | None = None
-) -> tuple[ibis.Table, int]:
+    telemetry: Telemetry,
+    policy: Policy,
+    quality: InputQuality,
+    connectors: Sequence[str] | None = None,
+) -> ibis.Table:
     """Accepted rows, duplicates of a request_id removed, with fault and UTC day.
 
-    Returns the table and the number of duplicate rows removed.
+    When the input scan found no rejects (or no duplicates), that step is left out, so the
+    engine reads only the columns each query needs.
     """
     t = telemetry.table
-    t = t.filter(t._reject.isnull())
+    if quality.rejected_rows:
+        t = t.filter(t._reject.isnull())
     if connectors:
         t = t.filter(t.connector.isin(list(connectors)))
-    ids = t.aggregate(with_id=t.request_id.count(), distinct_ids=t.request_id.nunique()).execute()
-    duplicates = int(ids["with_id"].iloc[0]) - int(ids["distinct_ids"].iloc[0])
-    if duplicates:
+    if quality.duplicate_rows:
         # A repeated request_id counts once: keep its earliest row.
         rank = ibis.row_number().over(
             group_by=t.request_id, order_by=[t.time, t.status, t.fault, t.backend_status]
@@ -104,7 +118,7 @@ def valid_requests(
         t = t.mutate(_rank=rank)
         t = t.filter(t.request_id.isnull() | (t._rank == 0)).drop("_rank")
     t = attribute(t, policy.attribution.unattributed_5xx)
-    return t.mutate(day=t.time.date()), duplicates
+    return t.mutate(day=t.time.date())
 
 
 def daily_aggregate(requests: ibis.Table) -> ibis.Table:
@@ -160,9 +174,8 @@ def compute(
     connectors: Sequence[str] | None = None,
 ) -> tuple[InputQuality, dict[str, ConnectorMetrics]]:
     """Every metric for every connector in the telemetry (or the named ones)."""
-    quality = input_quality(telemetry)
-    requests, duplicates = valid_requests(telemetry, policy, connectors)
-    quality.duplicate_rows = duplicates
+    quality = input_quality(telemetry, connectors)
+    requests = valid_requests(telemetry, policy, quality, connectors)
     daily = engine.materialize(con, daily_aggregate(requests), "cga_daily")
 
     spans = (
@@ -208,7 +221,7 @@ def compute(
     _slo(daily, wins, results, policy)
     _mac(daily, wins, results, lookback, mac_days)
     _wau(requests, results, policy.window.wau_weeks)
-    _operations(requests, wins, results)
+    _operations(requests, windows, results)
     return quality, results
 
 
@@ -324,9 +337,7 @@ def _mac(
     islands = marked.group_by("connector", "connection_id", "_island").aggregate(
         first=marked.day.min(), last=marked.day.max()
     )
-    events = (
-        islands.group_by("connector", "first", "last").aggregate(n=islands.count()).execute()
-    )
+    events = islands.group_by("connector", "first", "last").aggregate(n=islands.count()).execute()
     deltas: dict[str, dict[dt.date, int]] = {}
     for row in events.itertuples(index=False):
         per = deltas.setdefault(row.connector, {})
@@ -395,9 +406,21 @@ def _wau(requests: ibis.Table, results: dict[str, ConnectorMetrics], weeks: int)
         ]
 
 
-def _operations(requests: ibis.Table, wins: ibis.Table, results: dict[str, ConnectorMetrics]):
+def _requests_in_windows(requests: ibis.Table, windows: list[dict]) -> ibis.Table:
+    """Requests inside their connector's reliability window (a time range when all agree,
+    so the engine can skip row groups; a join on the connector otherwise)."""
+    spans = {(w["w_start"], w["w_end"]) for w in windows}
+    if len(spans) == 1:
+        ((start, end),) = spans
+        lo = ibis.literal(dt.datetime.combine(start, dt.time()))
+        hi = ibis.literal(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+        return requests.filter((requests.time >= lo) & (requests.time < hi))
+    return _in_window(requests, _windows_table(windows))
+
+
+def _operations(requests: ibis.Table, windows: list[dict], results: dict[str, ConnectorMetrics]):
     """Per operation in the window: eligible requests, connector faults and successes."""
-    w = _in_window(requests, wins)
+    w = _requests_in_windows(requests, windows)
     eligible = w.fault != "throttled"
     ops = (
         w.group_by(connector=w.connector, operation=w.operation.fill_null("(none)"))

@@ -97,13 +97,27 @@ def render(result: Result, console: Console) -> None:
 
 def render_fleet(results: Sequence[Result], console: Console) -> None:
     table = Table(title="connector-ga fleet")
-    for name in ("connector", "verdict", "exception", "availability", "success rate", "SLO",
-                 "min WAU", "MAC", "blocking"):
+    for name in (
+        "connector",
+        "verdict",
+        "exception",
+        "availability",
+        "success rate",
+        "SLO",
+        "min WAU",
+        "MAC",
+        "blocking",
+    ):
         table.add_column(name)
     for r in results:
         row = [r.connector, Text(r.verdict, style=VERDICT_STYLE[r.verdict]), r.exception or ""]
-        for cid in ("availability", "success-rate", "slo", "weekly-active-users",
-                    "monthly-active-connections"):
+        for cid in (
+            "availability",
+            "success-rate",
+            "slo",
+            "weekly-active-users",
+            "monthly-active-connections",
+        ):
             row.append(format_value(r.criterion(cid)))
         row.append(", ".join(r.blocking))
         table.add_row(*row)

@@ -50,7 +50,10 @@ class Telemetry:
         """One file typed, with `_row` (0-based, in file order) and `_raw_*` text columns."""
         raw = _read(self.con, self.formats[path], [path])
         raw = raw.mutate(_row=ibis.row_number().over())
-        return to_canonical(raw, self.default_connector, keep_raw=True)
+        kind = self.formats[path]
+        return to_canonical(
+            raw, self.default_connector, keep_raw=True, strip_text=kind != "parquet"
+        )
 
     def location(self, path: str, row: int) -> tuple[str, int]:
         """('line', n) for text files (the header is line 1 of a CSV), ('row', n) for Parquet."""
@@ -138,7 +141,7 @@ def read_canonical(
     for kind, files in by_format.items():
         raw = _read_checked(con, kind, files, display)
         has_connector = has_connector or "connector" in _lower_columns(raw)
-        typed.append(to_canonical(raw, default_connector))
+        typed.append(to_canonical(raw, default_connector, strip_text=kind != "parquet"))
     table = typed[0]
     for other in typed[1:]:
         table = table.union(other)
@@ -183,8 +186,9 @@ def _read_checked(
                 raise InputError(
                     f"{display[path]}: cannot be read as {kind}: {_first_line(single)}"
                 ) from None
-        raise InputError(f"{', '.join(display[f] for f in files)}: cannot be read as {kind}: "
-                         f"{_first_line(exc)}") from None
+        raise InputError(
+            f"{', '.join(display[f] for f in files)}: cannot be read as {kind}: {_first_line(exc)}"
+        ) from None
     columns = _lower_columns(table)
     for required in REQUIRED_COLUMNS:
         if required not in columns:
@@ -205,12 +209,13 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _text(col: ibis.Value) -> ibis.Value:
+def _text(col: ibis.Value, strip: bool = True) -> ibis.Value:
     """A text column with blanks as null."""
     if not col.type().is_string():
-        col = col.cast("string")
-    col = col.strip()
-    return ibis.ifelse(col == "", ibis.null("string"), col)
+        return col.cast("string")
+    if strip:
+        col = col.strip()
+    return col.nullif("")
 
 
 def _integer(col: ibis.Value) -> ibis.Value:
@@ -242,7 +247,10 @@ def _timestamp(col: ibis.Value) -> ibis.Value:
 
 
 def to_canonical(
-    raw: ibis.Table, default_connector: str | None = None, keep_raw: bool = False
+    raw: ibis.Table,
+    default_connector: str | None = None,
+    keep_raw: bool = False,
+    strip_text: bool = True,
 ) -> ibis.Table:
     """Map a raw table with canonical column names to typed columns plus `_reject`, `_file`.
 
@@ -259,7 +267,8 @@ def to_canonical(
     cols: dict[str, ibis.Value] = {"time": time, "status": status}
     for name in TEXT_COLUMNS:
         col = present(name)
-        cols[name] = _text(col) if col is not None else ibis.null("string")
+        # Typed files (Parquet) keep text as written: stripping every id would cost a pass.
+        cols[name] = _text(col, strip_text) if col is not None else ibis.null("string")
     connector = cols["connector"]
     if default_connector is not None:
         cols["connector"] = connector.fill_null(default_connector)
@@ -275,10 +284,14 @@ def to_canonical(
     if raw_backend is not None:
         backend = _integer(raw_backend)
         bad = (
-            _text(raw_backend).notnull() & backend.isnull()
-            if not raw_backend.type().is_numeric()
-            else raw_backend.notnull() & backend.isnull()
-        ) | (backend < 100) | (backend > 599)
+            (
+                _text(raw_backend).notnull() & backend.isnull()
+                if not raw_backend.type().is_numeric()
+                else raw_backend.notnull() & backend.isnull()
+            )
+            | (backend < 100)
+            | (backend > 599)
+        )
         reasons.append((bad, "backend_status"))
         cols["backend_status"] = backend
     else:
