@@ -225,6 +225,11 @@ def compute(
     return quality, results
 
 
+def _utc(day: dt.date) -> ibis.Value:
+    """Midnight UTC of a day, as a zone-aware literal comparable with `time`."""
+    return ibis.literal(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
+
+
 def _date(value) -> dt.date:
     return value.date() if hasattr(value, "date") else value
 
@@ -384,8 +389,7 @@ def _wau(requests: ibis.Table, results: dict[str, ConnectorMetrics], weeks: int)
     lo = min(mondays[0] for mondays in plans.values())
     hi = max(mondays[-1] for mondays in plans.values()) + dt.timedelta(days=7)
     r = requests
-    lo_ts = ibis.literal(dt.datetime.combine(lo, dt.time()))
-    hi_ts = ibis.literal(dt.datetime.combine(hi, dt.time()))
+    lo_ts, hi_ts = _utc(lo), _utc(hi)
     r = r.filter((r.time >= lo_ts) & (r.time < hi_ts) & r.connector.isin(list(plans)))
     counts = (
         r.group_by(connector=r.connector, week=r.time.truncate("W").date())
@@ -412,8 +416,8 @@ def _requests_in_windows(requests: ibis.Table, windows: list[dict]) -> ibis.Tabl
     spans = {(w["w_start"], w["w_end"]) for w in windows}
     if len(spans) == 1:
         ((start, end),) = spans
-        lo = ibis.literal(dt.datetime.combine(start, dt.time()))
-        hi = ibis.literal(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+        lo = _utc(start)
+        hi = _utc(end + dt.timedelta(days=1))
         return requests.filter((requests.time >= lo) & (requests.time < hi))
     return _in_window(requests, _windows_table(windows))
 

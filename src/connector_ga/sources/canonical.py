@@ -237,13 +237,17 @@ def _number(col: ibis.Value) -> ibis.Value:
 
 
 def _timestamp(col: ibis.Value) -> ibis.Value:
-    """A UTC timestamp without zone; offsets in text are converted to UTC."""
+    """A UTC timestamp; offsets in text are converted, naive times are taken as UTC.
+
+    Zone-aware columns are kept as they are, so time filters reach the file reader.
+    """
     kind = col.type()
+    utc = dt.Timestamp(timezone="UTC")
     if kind.is_timestamp():
-        return col.cast(dt.Timestamp()) if kind.timezone else col
+        return col if kind.timezone else col.cast(utc)
     if kind.is_date():
-        return col.cast(dt.Timestamp())
-    return _text(col).try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())
+        return col.cast(utc)
+    return _text(col).try_cast(utc)
 
 
 def to_canonical(
