@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from functools import wraps
@@ -42,6 +43,13 @@ def user_errors(command):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _working(message: str):
+    """A spinner on stderr while the engine works, only when a person is watching."""
+    if err.is_terminal:
+        return err.status(message)
+    return contextlib.nullcontext()
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -105,16 +113,17 @@ def check(
         raise InputError(
             "no ga.toml here and no --telemetry: run `connector-ga init` or pass --telemetry PATH"
         )
-    run = run_check(
-        config=cfg,
-        telemetry=telemetry,
-        fmt=fmt,
-        as_of=_date(as_of, "--as-of"),
-        connector=connector,
-        all_connectors=all_connectors,
-        policy=policy,
-        max_reject_rate=max_reject_rate,
-    )
+    with _working("reading telemetry and computing metrics"):
+        run = run_check(
+            config=cfg,
+            telemetry=telemetry,
+            fmt=fmt,
+            as_of=_date(as_of, "--as-of"),
+            connector=connector,
+            all_connectors=all_connectors,
+            policy=policy,
+            max_reject_rate=max_reject_rate,
+        )
     to_stdout = json_out == "-"
     console = err if to_stdout else Console(highlight=False)
     if all_connectors:

@@ -90,6 +90,13 @@ def render(result: Result, console: Console) -> None:
         f"{dq.rows_without_connection:,}"
     ]
     console.print("\n".join(lines), highlight=False)
+    if dq.rejected_rows:
+        shown = len(dq.reject_samples)
+        console.print(
+            Text(f"rejected rows ({dq.rejected_rows:,}; first {shown} shown):", style="yellow")
+        )
+        for sample in dq.reject_samples:
+            console.print(Text(f"  {sample}"))
     for warning in dq.warnings:
         console.print(Text("! ", style="yellow") + Text(warning))
     console.print(f"policy {result.policy.name} {result.policy.version}", style="dim")
