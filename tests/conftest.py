@@ -28,7 +28,9 @@ COLUMNS = (
 
 def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | None = None) -> Path:
     """Write canonical rows as CSV; missing keys are empty cells."""
-    columns = columns or tuple(c for c in COLUMNS if any(c in r for r in rows)) or ("time", "status")
+    columns = (
+        columns or tuple(c for c in COLUMNS if any(c in r for r in rows)) or ("time", "status")
+    )
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="raise")
         writer.writeheader()
