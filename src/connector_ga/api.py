@@ -17,7 +17,7 @@ from .metrics.compute import compute
 from .metrics.model import InputQuality
 from .policy import Policy, load_policy
 from .result import Result
-from .sources.canonical import read_canonical
+from .sources import read_telemetry
 
 
 @dataclass
@@ -63,10 +63,16 @@ def run_check(
         declared_id = connector
     wanted = connector or declared_id
     con = con or engine.connect()
-    data = read_canonical(con, patterns, fmt, default_connector=wanted, base_dir=base_dir)
+    fields = config.telemetry.fields if config else None
+    data = read_telemetry(
+        con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
+    )
 
     selection = None if all_connectors else ([wanted] if wanted else None)
-    quality, metrics = compute(con, data, policy, as_of=as_of, connectors=selection)
+    try:
+        quality, metrics = compute(con, data, policy, as_of=as_of, connectors=selection)
+    except engine.engine_errors() as exc:
+        raise _unreadable(data, exc) from None
 
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
     if quality.rows and quality.rejected_rows > limit * quality.rows:
@@ -100,6 +106,23 @@ def run_check(
         for name, m in sorted(metrics.items())
     ]
     return CheckRun(results=results, quality=quality, policy=policy)
+
+
+def _unreadable(data, exc: BaseException) -> InputError:
+    """An engine error met mid-way (a file corrupt past its first rows): name the file."""
+    from .sources.files import find_unreadable, first_line, json_problem
+
+    for path, plan in data.plans.items():
+        culprit = find_unreadable(data.con, plan.container, [plan.read_path])
+        if culprit is not None:
+            if plan.container == "json":
+                located = json_problem(path)
+                if located is not None:
+                    return InputError(
+                        f"{data.name_of(path)}:{located[0]}: not valid JSON: {located[1]}"
+                    )
+            return InputError(f"{data.name_of(path)}: cannot be read: {culprit[1]}")
+    return InputError(f"telemetry cannot be read: {first_line(exc)}")
 
 
 def _connectors_in(data) -> list[str]:

@@ -46,23 +46,24 @@ def read_csv(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
     )
 
 
-def jsonl_columns(con: BaseBackend, files: Sequence[str]) -> list[str]:
-    """The keys found in JSON Lines files (sampled by the engine)."""
+def json_columns(con: BaseBackend, files: Sequence[str]) -> list[str]:
+    """The keys found in JSON files (lines or an array of objects), sampled by the engine."""
     table = con.read_json(
         _paths(files),
         table_name=f"cga_jsonkeys_{next(_names)}",
-        format="newline_delimited",
+        format="auto",
         union_by_name=True,
+        sample_size=-1,
     )
     return list(table.columns)
 
 
-def read_jsonl(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) -> ibis.Table:
-    """JSON Lines read with every key as text, so a wrong type is a rejected row, not a crash."""
+def read_json(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) -> ibis.Table:
+    """JSON read with every key as text, so a wrong type is a rejected row, not a crash."""
     return con.read_json(
         _paths(files),
-        table_name=f"cga_jsonl_{next(_names)}",
-        format="newline_delimited",
+        table_name=f"cga_json_{next(_names)}",
+        format="auto",
         columns={name: "VARCHAR" for name in columns},
         filename="_file",
     )

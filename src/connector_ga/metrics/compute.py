@@ -17,7 +17,7 @@ from .. import engine
 from ..attribution import attribute
 from ..policy import Policy
 from ..schema import REJECT_REASONS
-from ..sources.canonical import Telemetry
+from ..sources import Telemetry
 from .model import (
     ConnectorMetrics,
     DayCounts,
@@ -67,15 +67,19 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
 
 def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSample]:
     """Locate the first rejected rows, file by file, in the order the files were given."""
+    if telemetry.stored_samples is not None:
+        return telemetry.stored_samples[:MAX_SAMPLES]
     samples: list[RejectSample] = []
     for path in telemetry.files:
         if telemetry.name_of(path) not in quality.rejects_by_file:
             continue
         numbered = telemetry.numbered(path)
         bad = numbered.filter(numbered._reject.notnull()).order_by("_row")
-        for record in bad.limit(MAX_SAMPLES - len(samples)).execute().to_dict("records"):
+        records = bad.limit(MAX_SAMPLES - len(samples)).execute().to_dict("records")
+        places = telemetry.locations(path, [int(r["_row"]) for r in records])
+        for record in records:
             code = record["_reject"]
-            unit, number = telemetry.location(path, int(record["_row"]))
+            unit, number = places[int(record["_row"])]
             value = record.get(f"_raw_{code}")
             samples.append(
                 RejectSample(

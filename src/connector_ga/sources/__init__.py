@@ -1,0 +1,188 @@
+"""Sources: each input format mapped to the canonical request table, and nothing else.
+
+`read_telemetry` finds the files, tells their format (by columns or keys when `auto`),
+maps each format's columns to canonical names and types them row by row (`typed`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import ibis
+from ibis.backends import BaseBackend
+
+from ..config import FieldsSection
+from ..errors import InputError
+from . import apim, appinsights, canonical, otlp
+from .files import container_of, csv_lines, discover, head_text, read, read_checked
+from .typed import to_canonical
+
+SOURCES: dict[str, ModuleType] = {
+    "canonical": canonical,
+    "apim": apim,
+    "appinsights": appinsights,
+    "otlp": otlp,
+}
+FORMATS = ("auto", "csv", "jsonl", "parquet", "apim", "appinsights", "otlp")
+LABELS = {
+    "canonical": "canonical telemetry",
+    "apim": "API Management gateway logs",
+    "appinsights": "Application Insights requests",
+    "otlp": "OTLP/JSON traces",
+}
+
+
+@dataclass
+class FilePlan:
+    """How one file is read: its container, its source format, and what the engine reads."""
+
+    source: str
+    container: str
+    read_path: str  # the file itself, or its flattened Parquet (OTLP)
+
+
+@dataclass
+class Telemetry:
+    """Telemetry read in place: the typed request table (with `_reject` and `_file`)."""
+
+    table: ibis.Table
+    files: list[str]
+    plans: dict[str, FilePlan] = field(default_factory=dict)
+    display: dict[str, str] = field(default_factory=dict)
+    con: BaseBackend | None = None
+    default_connector: str | None = None
+    fields: FieldsSection = field(default_factory=FieldsSection)
+    stored_samples: list | None = None  # reject samples kept by a store, when read from one
+    _scratch: tempfile.TemporaryDirectory | None = None
+
+    def name_of(self, path: str) -> str:
+        return self.display.get(path, path)
+
+    @property
+    def sources(self) -> set[str]:
+        return {plan.source for plan in self.plans.values()}
+
+    def numbered(self, path: str) -> ibis.Table:
+        """One file typed, with `_row` (0-based, in file order) and `_raw_*` text columns."""
+        plan = self.plans[path]
+        raw = read(self.con, plan.container, [plan.read_path])
+        if plan.source == "otlp":
+            raw = raw.mutate(_row=raw["_line"] - 1, _file=ibis.literal(path))
+        else:
+            raw = raw.mutate(_row=ibis.row_number().over())
+        return _typed(raw, plan, self.fields, self.name_of(path), self.default_connector, True)
+
+    def locations(self, path: str, rows: Sequence[int]) -> dict[int, tuple[str, int]]:
+        """Where rows (0-based, in file order) are: ('line', n) in text files, ('row', n)
+        in Parquet. CSV lines are counted by a CSV reader, so quoted line breaks count."""
+        plan = self.plans[path]
+        if plan.source != "otlp" and plan.container == "csv":
+            return {row: ("line", line) for row, line in csv_lines(path, rows).items()}
+        unit = "row" if plan.container == "parquet" and plan.source != "otlp" else "line"
+        return {row: (unit, row + 1) for row in rows}
+
+
+def detect(path: str, container: str, columns: list[str] | None) -> str:
+    """The source format of a file from its columns or keys."""
+    if container == "json" and otlp.matches_text(head_text(path)):
+        return "otlp"
+    columns = columns or []
+    for name in ("apim", "appinsights", "canonical"):
+        if SOURCES[name].matches(columns):
+            return name
+    shown = ", ".join(columns[:10]) + (", …" if len(columns) > 10 else "")
+    raise InputError(
+        f"{path}: cannot tell the telemetry format from its columns ({shown}); expected "
+        "canonical (time, status, …), APIM gateway logs, Application Insights requests or "
+        "OTLP/JSON, or pass --format"
+    )
+
+
+def _typed(
+    raw: ibis.Table,
+    plan: FilePlan,
+    fields: FieldsSection,
+    display: str,
+    default_connector: str | None,
+    keep_raw: bool = False,
+) -> ibis.Table:
+    mapped = SOURCES[plan.source].to_canonical_names(raw, fields, display)
+    if plan.source != "canonical" and default_connector is not None:
+        # ga.toml names the connector these logs belong to; the log's own API or service
+        # name is not the connector id.
+        mapped = mapped.mutate(connector=ibis.literal(default_connector))
+    return to_canonical(
+        mapped, default_connector, keep_raw=keep_raw, strip_text=plan.container != "parquet"
+    )
+
+
+def read_telemetry(
+    con: BaseBackend,
+    patterns: Sequence[str],
+    fmt: str = "auto",
+    default_connector: str | None = None,
+    base_dir: Path | None = None,
+    fields: FieldsSection | None = None,
+) -> Telemetry:
+    """Read telemetry files in place, in any supported format, typed and with rejects marked."""
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    fields = fields or FieldsSection()
+    found = discover(patterns, base_dir)
+    if not found:
+        raise InputError("no telemetry given: pass --telemetry PATH or set [telemetry] paths")
+    display = dict(found)
+    scratch: tempfile.TemporaryDirectory | None = None
+    plans: dict[str, FilePlan] = {}
+    for path, shown in found:
+        if fmt in ("csv", "jsonl", "parquet"):
+            container = {"jsonl": "json"}.get(fmt, fmt)
+            source = "canonical"
+        else:
+            container = container_of(path)
+            source = fmt if fmt != "auto" else None
+        if source == "otlp" or (
+            source is None and container == "json" and otlp.matches_text(head_text(path))
+        ):
+            if scratch is None:
+                scratch = tempfile.TemporaryDirectory(prefix="connector-ga-otlp-")
+            flat = Path(scratch.name) / f"{len(plans)}.parquet"
+            otlp.flatten(path, shown, fields, flat)
+            plans[path] = FilePlan("otlp", "parquet", str(flat))
+            continue
+        single = read_checked(con, container, [path], display, LABELS.get(source, "telemetry"))
+        if source is None:
+            source = detect(shown, container, [c for c in single.columns if c != "_file"])
+        SOURCES[source].to_canonical_names(single, fields, shown)  # names a missing column
+        plans[path] = FilePlan(source, container, path)
+
+    typed: list[ibis.Table] = []
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path, plan in plans.items():
+        if plan.source == "otlp":
+            raw = read_checked(con, "parquet", [plan.read_path], display, LABELS["otlp"])
+            raw = raw.mutate(_file=ibis.literal(path))
+            typed.append(_typed(raw, plan, fields, display[path], default_connector))
+        else:
+            groups.setdefault((plan.source, plan.container), []).append(path)
+    for (source, container), paths in groups.items():
+        raw = read_checked(con, container, paths, display, LABELS[source])
+        plan = FilePlan(source, container, paths[0])
+        typed.append(_typed(raw, plan, fields, display[paths[0]], default_connector))
+    table = typed[0]
+    for other in typed[1:]:
+        table = table.union(other)
+    return Telemetry(
+        table=table,
+        files=[p for p, _ in found],
+        plans=plans,
+        display=display,
+        con=con,
+        default_connector=default_connector,
+        fields=fields,
+        _scratch=scratch,
+    )

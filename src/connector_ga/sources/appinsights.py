@@ -1,0 +1,63 @@
+"""Application Insights requests: the classic `requests` export and the workspace
+`AppRequests` table. `itemCount` (sampling) becomes `weight`."""
+
+from __future__ import annotations
+
+import ibis
+
+from ..config import FieldsSection
+from ..errors import InputError
+from .fields import configured, json_key, pick
+
+NAME = "appinsights"
+
+# canonical column -> (classic name, workspace name)
+COLUMNS = {
+    "time": ("timestamp", "TimeGenerated"),
+    "status": ("resultCode", "ResultCode"),
+    "operation": ("name", "Name"),
+    "user_id": ("user_Id", "UserId"),
+    "request_id": ("id", "Id"),
+    "latency_ms": ("duration", "DurationMs"),
+    "weight": ("itemCount", "ItemCount"),
+}
+DIMENSIONS = ("customDimensions", "Properties")
+# Where a connection id is looked for when ga.toml names no field.
+DEFAULT_CONNECTION_KEYS = ("connectionId", "ConnectionId", "connection_id")
+SIGNATURES = ({"timestamp", "resultcode"}, {"timegenerated", "resultcode"})
+
+
+def matches(columns: list[str]) -> bool:
+    names = {c.lower() for c in columns}
+    return any(signature <= names for signature in SIGNATURES)
+
+
+def to_canonical_names(raw: ibis.Table, fields: FieldsSection, file: str) -> ibis.Table:
+    cols: dict[str, ibis.Value] = {}
+    for canonical, candidates in COLUMNS.items():
+        column = pick(raw, *candidates)
+        if column is not None:
+            cols[canonical] = column
+    for required in ("time", "status"):
+        if required not in cols:
+            raise InputError(
+                f"{file}: missing Application Insights column {' or '.join(COLUMNS[required])} "
+                f"(for canonical '{required}')"
+            )
+    if "request_id" not in cols:
+        operation_id = pick(raw, "operation_Id", "OperationId")
+        if operation_id is not None:
+            cols["request_id"] = operation_id
+    dimensions = pick(raw, *DIMENSIONS)
+    if fields.connection_id:
+        cols["connection_id"] = configured(raw, fields.connection_id, "connection_id", file)
+    elif dimensions is not None:
+        cols["connection_id"] = ibis.coalesce(
+            *[json_key(dimensions, key) for key in DEFAULT_CONNECTION_KEYS]
+        )
+    if fields.user_id:
+        cols["user_id"] = configured(raw, fields.user_id, "user_id", file)
+    cols["_file"] = raw["_file"]
+    if "_row" in raw.columns:
+        cols["_row"] = raw["_row"]
+    return raw.select(**cols)

@@ -1,0 +1,40 @@
+"""Picking source columns by name, and configurable fields (a column, or a key inside one)."""
+
+from __future__ import annotations
+
+import ibis
+
+from ..errors import InputError
+from .typed import lower_columns
+
+
+def pick(raw: ibis.Table, *candidates: str) -> ibis.Value | None:
+    """The first of the candidate columns the table has (names compared case-insensitively)."""
+    names = lower_columns(raw)
+    for name in candidates:
+        if name.lower() in names:
+            return raw[names[name.lower()]]
+    return None
+
+
+def json_key(column: ibis.Value, key: str) -> ibis.Value:
+    """A key of a JSON object held as text (custom dimensions, headers), as text."""
+    value = column.cast("string").try_cast("json")[key]
+    return ibis.coalesce(value.str, value.cast("string"))
+
+
+def configured(raw: ibis.Table, spec: str, key: str, file: str) -> ibis.Value:
+    """A field named in ga.toml [telemetry.fields]: a column, or `Column.key` inside a JSON
+    column (e.g. customDimensions.connectionId)."""
+    direct = pick(raw, spec)
+    if direct is not None:
+        return direct
+    if "." in spec:
+        column, _, inner = spec.partition(".")
+        holder = pick(raw, column)
+        if holder is not None:
+            return json_key(holder, inner)
+    raise InputError(
+        f"ga.toml: telemetry.fields.{key} = {spec!r}: {file} has no such column "
+        f"(columns: {', '.join(raw.columns[:12])}{', …' if len(raw.columns) > 12 else ''})"
+    )

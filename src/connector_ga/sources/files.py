@@ -1,0 +1,167 @@
+"""Finding telemetry files and reading them in place through the engine."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import ibis
+from ibis.backends import BaseBackend
+
+from .. import engine
+from ..errors import InputError
+
+CONTAINERS = {
+    ".csv": "csv",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def display_name(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def discover(patterns: Sequence[str], base_dir: Path | None = None) -> list[tuple[str, str]]:
+    """Expand files, globs and folders into (absolute path, display name), in a stable order."""
+    found: dict[str, str] = {}
+    for pattern in patterns:
+        raw = os.path.expanduser(pattern)
+        if base_dir is not None and not os.path.isabs(raw):
+            raw = str(base_dir / raw)
+        if os.path.isdir(raw):
+            matches = sorted(
+                str(p)
+                for p in Path(raw).rglob("*")
+                if p.is_file() and p.suffix.lower() in CONTAINERS
+            )
+            if not matches:
+                raise InputError(f"{pattern}: folder holds no .csv, .json, .jsonl or .parquet file")
+        elif glob.has_magic(raw):
+            matches = sorted(p for p in glob.glob(raw, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(f"{pattern}: no file matches")
+        elif os.path.isfile(raw):
+            matches = [raw]
+        else:
+            raise InputError(f"{pattern}: file not found")
+        for match in matches:
+            found.setdefault(os.path.abspath(match), display_name(match))
+    return list(found.items())
+
+
+def container_of(path: str) -> str:
+    """How the file is stored: csv, json (array or lines) or parquet, from its suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in CONTAINERS:
+        raise InputError(
+            f"{display_name(path)}: cannot tell the format from the suffix '{suffix}'; "
+            "expected .csv, .json, .jsonl or .parquet"
+        )
+    return CONTAINERS[suffix]
+
+
+def head_text(path: str, size: int = 4096) -> str:
+    """The start of a file as text (for sniffing), BOM removed."""
+    with open(path, "rb") as handle:
+        data = handle.read(size)
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def read(con: BaseBackend, container: str, files: Sequence[str]) -> ibis.Table:
+    """Read files of one container kind as raw columns plus `_file`."""
+    files = list(files)
+    if container == "csv":
+        return engine.read_csv(con, files)
+    if container == "parquet":
+        return engine.read_parquet(con, files)
+    columns = engine.json_columns(con, files)
+    return engine.read_json(con, files, columns)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_checked(
+    con: BaseBackend, container: str, files: Sequence[str], display: dict[str, str], label: str
+) -> ibis.Table:
+    """Read files; an unreadable one is an InputError naming it."""
+    errors = engine.engine_errors()
+    try:
+        table = read(con, container, files)
+        table.head(1).execute()  # surfaces files the engine cannot parse at all
+        return table
+    except errors as exc:
+        culprit = find_unreadable(con, container, files)
+        if culprit is not None:
+            path, problem = culprit
+            if container == "json":
+                located = json_problem(path)
+                if located is not None:
+                    line, message = located
+                    raise InputError(f"{display[path]}:{line}: not valid JSON: {message}") from None
+            raise InputError(f"{display[path]}: cannot be read as {label}: {problem}") from None
+        names = ", ".join(display[f] for f in files)
+        raise InputError(f"{names}: cannot be read as {label}: {first_line(exc)}") from None
+
+
+def json_problem(path: str) -> tuple[int, str] | None:
+    """Where a JSON file (one document, or one per line) first fails to parse."""
+    import json
+
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        text = handle.read()
+    try:
+        json.loads(text)
+        return None
+    except json.JSONDecodeError as whole:
+        if text.lstrip().startswith("["):
+            return whole.lineno, f"{whole.msg} (column {whole.colno})"
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except json.JSONDecodeError as exc:
+            return number, f"{exc.msg} (column {exc.colno})"
+    return None
+
+
+def find_unreadable(
+    con: BaseBackend, container: str, files: Sequence[str]
+) -> tuple[str, str] | None:
+    """The first file the engine cannot read whole, with the engine's reason."""
+    errors = engine.engine_errors()
+    for path in files:
+        try:
+            table = read(con, container, [path])
+            table.count().execute()
+        except errors as exc:
+            return path, first_line(exc)
+    return None
+
+
+def csv_lines(path: str, rows: Sequence[int]) -> dict[int, int]:
+    """The line each data record starts on (record 0 follows the header on line 1)."""
+    wanted, found = set(rows), {}
+    last = max(wanted, default=-1)
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        start = reader.line_num + 1
+        for index, _ in enumerate(reader):
+            if index in wanted:
+                found[index] = start
+            if index >= last:
+                break
+            start = reader.line_num + 1
+    return {row: found.get(row, row + 2) for row in rows}
