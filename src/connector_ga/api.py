@@ -44,13 +44,17 @@ def run_check(
     policy: Policy | str | Path | None = None,
     max_reject_rate: float | None = None,
     con: BaseBackend | None = None,
+    store: str | Path | None = None,
 ) -> CheckRun:
-    """Read telemetry, compute every metric and judge each connector."""
+    """Read telemetry (files in place, or a store), compute every metric, judge each connector."""
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     base_dir = None
+    patterns: list[str] = []
     if telemetry:
         patterns = list(telemetry)
+    elif store is not None:
+        pass
     elif config is not None and config.telemetry.paths:
         patterns, base_dir = list(config.telemetry.paths), config.base_dir
     else:
@@ -62,11 +66,17 @@ def run_check(
     if connector and declared_id and connector != declared_id and not all_connectors:
         declared_id = connector
     wanted = connector or declared_id
-    con = con or engine.connect()
-    fields = config.telemetry.fields if config else None
-    data = read_telemetry(
-        con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
-    )
+    if store is not None and not patterns:
+        from .store import Store
+
+        opened = Store.open(store)
+        con, data = opened.con, opened.telemetry(default_connector=wanted)
+    else:
+        con = con or engine.connect()
+        fields = config.telemetry.fields if config else None
+        data = read_telemetry(
+            con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
+        )
 
     selection = None if all_connectors else ([wanted] if wanted else None)
     try:

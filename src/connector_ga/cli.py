@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sys
+import time
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 
 from .errors import InputError
+from .store import DEFAULT_STORE
 
 app = typer.Typer(
     name="connector-ga",
@@ -96,6 +98,10 @@ def check(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 0 only for the verdict 'ready'.")
     ] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Store to read when no --telemetry is given."),
+    ] = None,
 ) -> None:
     """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
     from .api import run_check
@@ -109,14 +115,18 @@ def check(
         cfg = load_config(config)
     elif Path("ga.toml").is_file():
         cfg = load_config("ga.toml")
-    elif not telemetry:
+    store_path = store or DEFAULT_STORE
+    use_store = not telemetry and (store is not None or store_path.exists())
+    if not telemetry and not use_store and not (cfg and cfg.telemetry.paths):
         raise InputError(
-            "no ga.toml here and no --telemetry: run `connector-ga init` or pass --telemetry PATH"
+            "no telemetry: pass --telemetry PATH, ingest into a store "
+            "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
         )
     with _working("reading telemetry and computing metrics"):
         run = run_check(
             config=cfg,
             telemetry=telemetry,
+            store=store_path if use_store else None,
             fmt=fmt,
             as_of=_date(as_of, "--as-of"),
             connector=connector,
@@ -194,6 +204,140 @@ def simulate(
     )
 
 
+store_app = typer.Typer(help="The embedded store: what it holds, and retention.")
+app.add_typer(store_app, name="store")
+
+
+@app.command()
+@user_errors
+def ingest(
+    files: Annotated[list[str], typer.Argument(help="Telemetry files, globs or folders.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights, otlp.")
+    ] = "auto",
+    store: Annotated[Path, typer.Option("--store", help="The store file.")] = DEFAULT_STORE,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml).")
+    ] = None,
+) -> None:
+    """Ingest telemetry into the store, in one transaction; ids are pseudonymised first."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .config import load_config
+    from .store import Store
+
+    cfg = (
+        load_config(config)
+        if config
+        else (load_config("ga.toml") if Path("ga.toml").is_file() else None)
+    )
+    with Store.open(store, create=True) as opened:
+        started = time.perf_counter()
+        done_rows = 0
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("ingesting", total=len(files_of(files)), rate="")
+
+            def advance(entry) -> None:
+                nonlocal done_rows
+                done_rows += entry.rows
+                rate = done_rows / max(time.perf_counter() - started, 1e-9)
+                bar.update(task, advance=1, rate=f"{rate:,.0f} rows/s")
+
+            report = opened.ingest(
+                files,
+                fmt,
+                fields=cfg.telemetry.fields if cfg else None,
+                default_connector=cfg.connector.id if cfg else None,
+                progress=advance,
+            )
+    elapsed = time.perf_counter() - started
+    for entry in report.files:
+        if entry.skipped:
+            err.print(f"{entry.path}: already ingested (same content), nothing changed")
+        else:
+            err.print(
+                f"{entry.path}: {entry.rows:,} rows, {entry.accepted - entry.duplicates:,} "
+                f"stored, {entry.duplicates:,} already stored (request_id), "
+                f"{entry.rejected:,} rejected"
+            )
+    total = sum(e.rows for e in report.files)
+    err.print(
+        f"stored {report.inserted:,} requests in {store} ({total / max(elapsed, 1e-9):,.0f} rows/s)"
+    )
+
+
+def files_of(patterns: list[str]) -> list:
+    from .sources.files import discover
+
+    return discover(patterns)
+
+
+@store_app.command("info")
+@user_errors
+def store_info(
+    store: Annotated[Path, typer.Option("--store", help="The store file.")] = DEFAULT_STORE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Connectors, date range, rows and rejects, per ingested file."""
+    import json
+
+    from rich.table import Table
+
+    from .store import Store
+
+    with Store.open(store) as opened:
+        info = opened.info()
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"{info['store']}: {info['rows']:,} requests, {info['rejects']:,} rejected rows, "
+        f"schema v{info['schema_version']}"
+    )
+    connectors = Table("connector", "requests", "first", "last", title="connectors")
+    for c in info["connectors"]:
+        connectors.add_row(c["connector"], f"{c['rows']:,}", c["first"], c["last"])
+    console.print(connectors)
+    files = Table(
+        "file", "hash", "format", "ingested", "rows", "stored", "dupes", "rejected", title="files"
+    )
+    for f in info["files"]:
+        files.add_row(
+            f["path"],
+            f["hash"],
+            f["format"],
+            f["ingested_at"],
+            f"{f['rows']:,}",
+            f"{f['accepted'] - f['duplicates']:,}",
+            f"{f['duplicates']:,}",
+            f"{f['rejected']:,}",
+        )
+    console.print(files)
+
+
+@store_app.command("prune")
+@user_errors
+def store_prune(
+    keep_days: Annotated[int, typer.Option("--keep-days", help="Keep this many days.")],
+    store: Annotated[Path, typer.Option("--store", help="The store file.")] = DEFAULT_STORE,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Today (default: UTC).")] = None,
+) -> None:
+    """Delete stored requests older than N days, in one transaction."""
+    from .store import Store
+
+    with Store.open(store, write=True) as opened:
+        deleted = opened.prune(keep_days, _date(as_of, "--as-of"))
+    err.print(f"deleted {deleted:,} requests older than {keep_days} days from {store}")
+
+
 @app.command()
 @user_errors
 def init(
@@ -215,6 +359,11 @@ def init(
         f"wrote {path}: declare backend status, support hours and preview_since, then run "
         "`connector-ga check`"
     )
+
+
+from .package.edition_commands import register as _register_editions  # noqa: E402
+
+_register_editions(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

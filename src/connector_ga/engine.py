@@ -81,3 +81,32 @@ def read_parquet(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
 def materialize(con: BaseBackend, expr: ibis.Table, prefix: str = "cga_tmp") -> ibis.Table:
     """Compute an (aggregated, small) expression once and keep it for several queries."""
     return con.create_table(f"{prefix}_{next(_names)}", obj=expr, temp=True)
+
+
+def attach(con: BaseBackend, database: str, alias: str, *, read_only: bool = False) -> None:
+    """Attach a DuckDB file to an in-memory session (files are read in the session; only
+    what is inserted reaches the attached file)."""
+    mode = " (READ_ONLY)" if read_only else ""
+    path = database.replace("'", "''")
+    con.raw_sql(f"ATTACH '{path}' AS {alias}{mode}")
+
+
+def begin(con: BaseBackend) -> None:
+    con.raw_sql("BEGIN TRANSACTION")
+
+
+def commit(con: BaseBackend) -> None:
+    con.raw_sql("COMMIT")
+
+
+def rollback(con: BaseBackend) -> None:
+    con.raw_sql("ROLLBACK")
+
+
+def tables_of(con: BaseBackend, database: str) -> set[str]:
+    """Names of the tables in an attached database."""
+    name = database.replace("'", "''")
+    rows = con.raw_sql(
+        f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{name}'"
+    ).fetchall()
+    return {row[0] for row in rows}
