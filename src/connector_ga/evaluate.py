@@ -246,6 +246,20 @@ def _mac(m: ConnectorMetrics, rule: CriterionPolicy, lookback: int) -> Criterion
     )
 
 
+ATTRIBUTION_HINTS = {
+    "canonical": "add backend_status (or error_source/error_reason) to the telemetry",
+    "apim": "log BackendResponseCode and LastErrorSource/LastErrorReason in the gateway "
+    "diagnostic settings",
+    "appinsights": "record the backend's status as customDimensions.backendStatus",
+    "otlp": "trace the backend call as a CLIENT child span with http.response.status_code",
+    "store": "add backend_status (or error_source/error_reason) to the ingested telemetry",
+}
+
+
+def _attribution_hint(sources: set[str]) -> str:
+    return "; ".join(ATTRIBUTION_HINTS[s] for s in sorted(sources) if s in ATTRIBUTION_HINTS)
+
+
 def _data_quality(m: ConnectorMetrics, quality: InputQuality, policy: Policy) -> DataQuality:
     warnings: list[str] = []
     if m.eligible and m.unattributed_5xx > policy.data_quality.unattributed_warn_rate * m.eligible:
@@ -253,7 +267,7 @@ def _data_quality(m: ConnectorMetrics, quality: InputQuality, policy: Policy) ->
         warnings.append(
             f"{_n(m.unattributed_5xx)} 5xx responses ({_pct(m.unattributed_5xx / m.eligible)} of "
             f"eligible requests) say nothing of who caused them and are counted as {counted} "
-            "faults: add backend_status (or error_source/error_reason) to the telemetry"
+            f"faults: {_attribution_hint(quality.sources)}"
         )
     if m.rows_without_connection:
         warnings.append(

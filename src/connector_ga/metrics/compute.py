@@ -48,7 +48,9 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
     for code in REJECT_REASONS:
         metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum()
     row = t.aggregate(**metrics).execute().iloc[0]
-    quality = InputQuality(files=len(telemetry.files), rows=int(row["rows"]))
+    quality = InputQuality(
+        files=len(telemetry.files), rows=int(row["rows"]), sources=telemetry.sources
+    )
     quality.duplicate_rows = int(row["with_id"]) - int(row["distinct_ids"])
     for code in REJECT_REASONS:
         n = int(row[f"reject_{code}"] or 0)

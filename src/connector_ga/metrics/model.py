@@ -99,6 +99,7 @@ class InputQuality:
     rejects_by_file: dict[str, int] = field(default_factory=dict)
     samples: list[RejectSample] = field(default_factory=list)
     files: int = 0
+    sources: set[str] = field(default_factory=set)  # canonical, apim, appinsights, otlp
 
     @property
     def reject_rate(self) -> float:

@@ -64,7 +64,7 @@ class Telemetry:
 
     @property
     def sources(self) -> set[str]:
-        return {plan.source for plan in self.plans.values()}
+        return {plan.source for plan in self.plans.values()} or {"store"}
 
     def numbered(self, path: str) -> ibis.Table:
         """One file typed, with `_row` (0-based, in file order) and `_raw_*` text columns."""

@@ -24,6 +24,8 @@ COLUMNS = {
 DIMENSIONS = ("customDimensions", "Properties")
 # Where a connection id is looked for when ga.toml names no field.
 DEFAULT_CONNECTION_KEYS = ("connectionId", "ConnectionId", "connection_id")
+# The backend's own status, when the service records it as a custom dimension.
+BACKEND_STATUS_KEYS = ("backendStatus", "BackendStatus", "backend_status")
 SIGNATURES = ({"timestamp", "resultcode"}, {"timegenerated", "resultcode"})
 
 
@@ -54,6 +56,10 @@ def to_canonical_names(raw: ibis.Table, fields: FieldsSection, file: str) -> ibi
     elif dimensions is not None:
         cols["connection_id"] = ibis.coalesce(
             *[json_key(dimensions, key) for key in DEFAULT_CONNECTION_KEYS]
+        )
+    if dimensions is not None:
+        cols["backend_status"] = ibis.coalesce(
+            *[json_key(dimensions, key) for key in BACKEND_STATUS_KEYS]
         )
     if fields.user_id:
         cols["user_id"] = configured(raw, fields.user_id, "user_id", file)
