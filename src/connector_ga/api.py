@@ -15,6 +15,7 @@ from .errors import InputError
 from .evaluate import evaluate
 from .metrics.compute import compute
 from .metrics.model import InputQuality
+from .package.evidence import package_backend
 from .policy import Policy, load_policy
 from .result import Result
 from .sources import read_telemetry
@@ -62,6 +63,7 @@ def run_check(
             "no telemetry given: pass --telemetry PATH or set [telemetry] paths in ga.toml"
         )
     fmt = fmt or (config.telemetry.format if config else "auto")
+    backend = package_backend(config)  # before the telemetry: a wrong package path fails fast
     declared_id = config.connector.id if config else None
     if connector and declared_id and connector != declared_id and not all_connectors:
         declared_id = connector
@@ -112,7 +114,13 @@ def run_check(
             "pass --connector ID for one, or --all for a verdict per connector"
         )
     results = [
-        evaluate(m, quality, policy, config if not all_connectors or name == declared_id else None)
+        evaluate(
+            m,
+            quality,
+            policy,
+            config if not all_connectors or name == declared_id else None,
+            backend=backend if not all_connectors or name == declared_id else None,
+        )
         for name, m in sorted(metrics.items())
     ]
     return CheckRun(results=results, quality=quality, policy=policy)

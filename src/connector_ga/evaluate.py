@@ -6,6 +6,7 @@ Thresholds and comparisons come from the policy; pass/fail is decided on integer
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from .config import GaConfig
 from .metrics.model import ConnectorMetrics, InputQuality
@@ -26,6 +27,9 @@ from .result import (
     WeekUsers,
 )
 from .support import check_support
+
+if TYPE_CHECKING:
+    from .package.evidence import BackendEvidence
 
 LOW_USAGE = "low-usage-after-6-months"
 CUSTOMER = "customer-requires-production"
@@ -140,27 +144,45 @@ def _slo(m: ConnectorMetrics, rule: CriterionPolicy, bar: CriterionPolicy, z: fl
     return c
 
 
-def _backend_production(config: GaConfig | None, rule: CriterionPolicy) -> Criterion:
+def _backend_production(
+    config: GaConfig | None, rule: CriterionPolicy, package: BackendEvidence | None = None
+) -> Criterion:
+    """The ga.toml declaration and the package's evidence: either showing "not production" fails."""
     declared = config.backend.status if config else None
-    if not declared:
+    shown = package.production if package else None
+    if not declared and shown is None:
+        detail = (
+            'nothing declared: set [backend] status = "production" in ga.toml '
+            "(with evidence) once the backend APIs are in production"
+        )
         return Criterion(
             id="backend-production",
             level=rule.level,
             status="insufficient-data",
-            detail='nothing declared: set [backend] status = "production" in ga.toml '
-            "(with evidence) once the backend APIs are in production",
+            detail=detail + (f"; {package.summary}" if package else ""),
+            evidence=list(package.evidence) if package else [],
         )
-    evidence = config.backend.evidence if config else None
-    ok = declared.strip().lower() == "production"
-    detail = f"ga.toml declares the backend '{declared}'"
-    detail += f" (evidence: {evidence})" if evidence else " (no evidence link given)"
+    ok, parts, evidence = True, [], []
+    if declared:
+        link = config.backend.evidence
+        ok = declared.strip().lower() == "production"
+        parts.append(
+            f"ga.toml declares the backend '{declared}'"
+            + (f" (evidence: {link})" if link else " (no evidence link given)")
+        )
+        evidence += [f"ga.toml [backend] status = {declared!r}"] + ([link] if link else [])
+    if package:
+        ok = ok and shown is not False
+        shown_by = "; ".join(package.evidence)
+        parts.append(package.summary + (f": {shown_by}" if shown_by else ""))
+        evidence += package.evidence
     return Criterion(
         id="backend-production",
         level=rule.level,
         status="pass" if ok else "fail",
-        value=declared,
-        detail=detail,
-        evidence=[f"ga.toml [backend] status = {declared!r}"] + ([evidence] if evidence else []),
+        value=declared or ("production" if shown else "not production"),
+        detail="; ".join(parts),
+        evidence=evidence,
     )
 
 
@@ -306,12 +328,13 @@ def evaluate(
     policy: Policy,
     config: GaConfig | None = None,
     backend_criterion: Criterion | None = None,
+    backend: BackendEvidence | None = None,
 ) -> Result:
     """Judge one connector: every criterion, the verdict and the exception that applies."""
     rules = policy.criteria
     z = z_score(policy.statistics.confidence)
     criteria = [
-        backend_criterion or _backend_production(config, rules.backend_production),
+        backend_criterion or _backend_production(config, rules.backend_production, backend),
         _availability(m, rules.availability, z),
         _slo(m, rules.slo, rules.availability, z),
         _success_rate(m, rules.success_rate, z),

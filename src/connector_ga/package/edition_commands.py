@@ -1,0 +1,128 @@
+"""`connector-ga promote` and `connector-ga clouds`: thin commands over `promote.promote`
+and `clouds.clouds_from_config`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import InputError
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def promote_command(
+    package: Annotated[
+        Path, typer.Argument(help="The connector package folder (apiDefinition.swagger.json).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the GA edition (a new folder).")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even when the lint finds errors.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
+    ] = False,
+) -> None:
+    """Write the GA edition of a package (status Production, no "(Preview)") and print its diff."""
+    from ..cli import err
+    from .promote import GA_DIFF, promote
+
+    result = promote(package, out, force=force, overwrite=overwrite)
+    sys.stdout.write(result.diff)
+    sys.stdout.flush()
+    for line in result.skipped:
+        err.print(f"left as it is: {line}", markup=False)
+    if result.lint_errors:
+        err.print(f"[yellow]promoted despite {len(result.lint_errors)} lint error(s) (--force)[/]")
+    if result.changed:
+        err.print(
+            f"wrote {out}: {len(result.changes)} change(s); the diff is in {out / GA_DIFF}",
+            markup=False,
+        )
+    else:
+        err.print(f"nothing to change: the package already reads as GA; copied to {out}")
+
+
+def _load_config(config: Path | None):
+    from ..config import load_config
+
+    if config is not None:
+        return load_config(config)
+    if Path("ga.toml").is_file():
+        return load_config("ga.toml")
+    raise InputError("no ga.toml here: pass --config FILE (its [clouds] names the endpoints)")
+
+
+def clouds_command(
+    package: Annotated[
+        Path | None,
+        typer.Argument(help="The connector package folder (default: package in ga.toml)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write one edition per cloud to DIR/<cloud>/."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
+    ] = False,
+    show_diff: Annotated[bool, typer.Option("--diff", help="Print each cloud's diff.")] = False,
+) -> None:
+    """Check the other-cloud endpoints of ga.toml and write a package edition per cloud.
+
+    Exit 1 when an endpoint has an error, 2 on bad input.
+    """
+    from ..cli import err
+    from .clouds import clouds_from_config
+
+    result = clouds_from_config(_load_config(config), package, out, overwrite=overwrite)
+    console = Console(highlight=False)
+    table = Table(title=f"clouds of {result.package}", title_justify="left")
+    for column in ("cloud", "endpoint", "checks", "changes", "edition"):
+        table.add_column(column, overflow="fold")
+    for edition in result.editions:
+        severities = [finding.severity for finding in edition.findings]
+        errors, warnings = severities.count("error"), severities.count("warning")
+        checks = (
+            f"[red]{errors} error(s)[/]"
+            if errors
+            else (f"[yellow]{warnings} warning(s)[/]" if warnings else "[green]ok[/]")
+        )
+        written = str(edition.path) if edition.path else ("—" if out is None else "not written")
+        changes = str(len(edition.changes)) if edition.ok else "—"
+        table.add_row(edition.cloud, edition.endpoint, checks, changes, written)
+    console.print(table)
+    for edition in result.editions:
+        for finding in edition.findings:
+            where = finding.file + (f":{finding.line}" if finding.line else "")
+            style = SEVERITY_STYLE.get(finding.severity, "")
+            text = f"{finding.rule} ({where} {finding.pointer}) {finding.message}"
+            text += f" — fix: {finding.fix}" if finding.fix else ""
+            console.print(f"[{style}]{finding.severity}[/] {escape(text)}", soft_wrap=True)
+        if show_diff and edition.diff:
+            sys.stdout.write(edition.diff)
+            sys.stdout.flush()
+    if out is None:
+        err.print("no edition written: pass --out DIR to write one per cloud")
+    elif not any(edition.path for edition in result.editions):
+        err.print("no edition written: every cloud's endpoint has an error")
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `promote` and `clouds` to the CLI, with its one-line user errors."""
+    from ..cli import user_errors  # cli imports this module at its end, after user_errors
+
+    app.command("promote")(user_errors(promote_command))
+    app.command("clouds")(user_errors(clouds_command))
