@@ -45,7 +45,9 @@ DDL = [
         value VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS store.requests_ledger (
         id BIGINT, connector VARCHAR, state VARCHAR, drafted_at TIMESTAMPTZ,
-        sent_at TIMESTAMPTZ, verdict VARCHAR, evidence_hash VARCHAR, message_path VARCHAR)""",
+        sent_at TIMESTAMPTZ, verdict VARCHAR, evidence_hash VARCHAR, message_path VARCHAR,
+        as_of DATE, result_hash VARCHAR, report_path VARCHAR, result_path VARCHAR,
+        recipient VARCHAR, subject VARCHAR, message_id VARCHAR)""",
 ]
 
 
@@ -67,6 +69,11 @@ class IngestReport:
     @property
     def inserted(self) -> int:
         return sum(f.accepted - f.duplicates for f in self.files if not f.skipped)
+
+
+def _first(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def file_hash(path: str) -> str:
@@ -102,15 +109,20 @@ class Store:
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
         con = engine.connect()
+        try:
+            return cls._open_on(con, path, create, write)
+        except BaseException:
+            con.disconnect()
+            raise
+
+    @classmethod
+    def _open_on(cls, con: BaseBackend, path: Path, create: bool, write: bool) -> Store:
         errors = engine.engine_errors()
         try:
             engine.attach(con, str(path), ALIAS, read_only=not write)
-        except errors as exc:
-            raise InputError(f"{path}: not a connector-ga store ({exc})") from None
-        try:
             tables = engine.tables_of(con, ALIAS)
         except errors as exc:
-            raise InputError(f"{path}: not a connector-ga store ({exc})") from None
+            raise InputError(f"{path}: not a connector-ga store ({_first(exc)})") from None
         if "meta" not in tables:
             if not create or any(tables):
                 raise InputError(f"{path}: not a connector-ga store (no meta table)")
@@ -196,6 +208,12 @@ class Store:
         entry.rows, entry.rejected = int(row["rows"]), int(row["rejected"] or 0)
         entry.accepted = entry.rows - entry.rejected
         valid = t.filter(t._reject.isnull())
+        ids = valid.aggregate(n=valid.request_id.count(), d=valid.request_id.nunique()).execute()
+        if int(ids["n"].iloc[0]) != int(ids["d"].iloc[0]):
+            # A request_id repeated inside the file counts once too: keep its first row.
+            rank = ibis.row_number().over(group_by=valid.request_id, order_by=valid.time)
+            valid = valid.mutate(_rank=rank)
+            valid = valid.filter(valid.request_id.isnull() | (valid._rank == 0)).drop("_rank")
         stored = self.table("requests")
         ids = stored.filter(stored.request_id.notnull()).select("request_id").distinct()
         fresh = valid.filter(valid.request_id.isnull() | ~valid.request_id.isin(ids.request_id))

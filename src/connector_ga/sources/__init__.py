@@ -15,6 +15,7 @@ from types import ModuleType
 import ibis
 from ibis.backends import BaseBackend
 
+from .. import engine
 from ..config import FieldsSection
 from ..errors import InputError
 from . import apim, appinsights, canonical, otlp
@@ -73,7 +74,7 @@ class Telemetry:
         if plan.source == "otlp":
             raw = raw.mutate(_row=raw["_line"] - 1, _file=ibis.literal(path))
         else:
-            raw = raw.mutate(_row=ibis.row_number().over())
+            raw = raw.mutate(_row=engine.file_row_number(self.con, raw))
         return _typed(raw, plan, self.fields, self.name_of(path), self.default_connector, True)
 
     def locations(self, path: str, rows: Sequence[int]) -> dict[int, tuple[str, int]]:
@@ -116,7 +117,12 @@ def _typed(
         # name is not the connector id.
         mapped = mapped.mutate(connector=ibis.literal(default_connector))
     return to_canonical(
-        mapped, default_connector, keep_raw=keep_raw, strip_text=plan.container != "parquet"
+        mapped,
+        default_connector,
+        keep_raw=keep_raw,
+        strip_text=plan.container != "parquet",
+        # Azure portal CSV exports write times as "11/19/2026, 9:05:00.250 AM".
+        portal_times=plan.source in ("apim", "appinsights") and plan.container == "csv",
     )
 
 

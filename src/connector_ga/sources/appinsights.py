@@ -8,6 +8,7 @@ import ibis
 from ..config import FieldsSection
 from ..errors import InputError
 from .fields import configured, json_key, pick
+from .typed import plain_name
 
 NAME = "appinsights"
 
@@ -30,7 +31,7 @@ SIGNATURES = ({"timestamp", "resultcode"}, {"timegenerated", "resultcode"})
 
 
 def matches(columns: list[str]) -> bool:
-    names = {c.lower() for c in columns}
+    names = {plain_name(c) for c in columns}
     return any(signature <= names for signature in SIGNATURES)
 
 

@@ -8,13 +8,13 @@ from ..config import FieldsSection
 from ..errors import InputError
 from ..schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from .fields import configured
-from .typed import lower_columns
+from .typed import lower_columns, plain_name
 
 NAME = "canonical"
 
 
 def matches(columns: list[str]) -> bool:
-    names = {c.lower() for c in columns}
+    names = {plain_name(c) for c in columns}
     return all(required in names for required in REQUIRED_COLUMNS)
 
 

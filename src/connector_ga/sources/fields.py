@@ -14,7 +14,7 @@ def pick(raw: ibis.Table, *candidates: str) -> ibis.Value | None:
     for name in candidates:
         if name.lower() in names:
             return raw[names[name.lower()]]
-    return None
+    return None  # (lower_columns also drops the portal's " [UTC]" suffix)
 
 
 def json_key(column: ibis.Value, key: str) -> ibis.Value:

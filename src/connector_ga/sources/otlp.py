@@ -111,30 +111,53 @@ def _documents(path: str, display: str) -> Iterator[tuple[int, dict]]:
             ) from None
 
 
-def _rows(path: str, display: str, fields: FieldsSection) -> Iterator[dict]:
+def _client_statuses(path: str, display: str) -> dict[tuple[str, str], tuple[str | None, bool]]:
+    """(traceId, parent spanId) -> (backend status, call failed) of CLIENT spans, across the
+    whole file: the collector splits one trace over several batches."""
+    found: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    for _, document in _documents(path, display):
+        for resource_spans in _resource_spans(document):
+            for span in _spans(resource_spans):
+                if _kind(span) == CLIENT and span.get("parentSpanId"):
+                    attrs = _attributes(span.get("attributes"))
+                    key = (span.get("traceId", ""), span["parentSpanId"])
+                    found.setdefault(
+                        key, (_first(attrs, STATUS_KEYS), bool(attrs.get("error.type")))
+                    )
+    return found
+
+
+def _resource_spans(document) -> list:
+    if isinstance(document, dict):
+        value = document.get("resourceSpans", document.get("resource_spans"))
+        if isinstance(value, list):
+            return value
+    return []
+
+
+def _spans(resource_spans: dict) -> list[dict]:
+    scopes = resource_spans.get("scopeSpans", resource_spans.get("scope_spans")) or []
+    return [span for scope in scopes for span in scope.get("spans") or []]
+
+
+def _rows(path: str, display: str, fields: FieldsSection, seen: dict[str, int]) -> Iterator[dict]:
     connection_key = fields.connection_id or DEFAULT_CONNECTION_KEY
     user_key = fields.user_id or DEFAULT_USER_KEY
+    children = _client_statuses(path, display)
     for line, document in _documents(path, display):
         if not isinstance(document, dict) or not isinstance(
             document.get("resourceSpans", document.get("resource_spans")), list
         ):
             raise InputError(f"{display}:{line}: expected an object with 'resourceSpans'")
-        for resource_spans in document.get("resourceSpans", document.get("resource_spans")):
+        for resource_spans in _resource_spans(document):
             resource = _attributes((resource_spans.get("resource") or {}).get("attributes"))
-            spans = [
-                span
-                for scope in resource_spans.get("scopeSpans", resource_spans.get("scope_spans"))
-                or []
-                for span in scope.get("spans") or []
-            ]
-            children: dict[str, dict] = {}
-            for span in spans:
-                if _kind(span) == CLIENT and span.get("parentSpanId"):
-                    children.setdefault(span["parentSpanId"], span)
-            for span in spans:
+            for span in _spans(resource_spans):
                 if _kind(span) != SERVER:
                     continue
                 attrs = {**resource, **_attributes(span.get("attributes"))}
+                for key in (connection_key, user_key):
+                    if attrs.get(key) is not None:
+                        seen[key] = seen.get(key, 0) + 1
                 start, end = span.get("startTimeUnixNano"), span.get("endTimeUnixNano")
                 latency = None
                 try:
@@ -142,11 +165,10 @@ def _rows(path: str, display: str, fields: FieldsSection) -> Iterator[dict]:
                 except (TypeError, ValueError):
                     pass
                 backend_status = error_source = None
-                child = children.get(span.get("spanId"))
+                child = children.get((span.get("traceId", ""), span.get("spanId")))
                 if child is not None:
-                    child_attrs = _attributes(child.get("attributes"))
-                    backend_status = _first(child_attrs, STATUS_KEYS)
-                    if backend_status is None and child_attrs.get("error.type"):
+                    backend_status, failed = child
+                    if backend_status is None and failed:
                         error_source = "forward-request"  # the call to the backend failed
                 yield {
                     "time": _nanos_to_iso(start),
@@ -167,9 +189,12 @@ def _rows(path: str, display: str, fields: FieldsSection) -> Iterator[dict]:
 def flatten(path: str, display: str, fields: FieldsSection, out: Path) -> Path:
     """Write the SERVER spans of one OTLP/JSON file as rows of a Parquet file."""
     writer = pq.ParquetWriter(out, SCHEMA)
+    seen: dict[str, int] = {}
+    rows = 0
     try:
         batch: list[dict] = []
-        for row in _rows(path, display, fields):
+        for row in _rows(path, display, fields, seen):
+            rows += 1
             batch.append(row)
             if len(batch) >= BATCH:
                 writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
@@ -179,4 +204,18 @@ def flatten(path: str, display: str, fields: FieldsSection, out: Path) -> Path:
         raise InputError(f"{display}: cannot be read as OTLP/JSON ({exc})") from None
     finally:
         writer.close()
+    for key in ("connection_id", "user_id"):
+        configured = getattr(fields, key)
+        if configured and rows and not seen.get(configured):
+            raise InputError(
+                f"ga.toml: telemetry.fields.{key} = {configured!r}: no SERVER span in "
+                f"{display} has that attribute"
+            )
     return out
+
+
+def to_canonical_names(raw, fields: FieldsSection, file: str):
+    """The flattened spans already carry canonical names."""
+    names = [c for c in COLUMNS if c != "_line" and c in raw.columns]
+    extra = [c for c in ("_file", "_row") if c in raw.columns]
+    return raw.select(*names, *extra)

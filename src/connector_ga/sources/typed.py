@@ -9,11 +9,18 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
+from .. import engine
 from ..schema import CANONICAL_COLUMNS, CLOUDS, FAULTS, TEXT_COLUMNS
 
 
 def lower_columns(table: ibis.Table) -> dict[str, str]:
-    return {name.lower(): name for name in table.columns}
+    """Column names, lower-cased, without the " [UTC]" the Azure portal adds to time columns."""
+    return {plain_name(name): name for name in table.columns}
+
+
+def plain_name(name: str) -> str:
+    name = name.lower().strip()
+    return name[: -len("[utc]")].strip() if name.endswith("[utc]") else name
 
 
 def _text(col: ibis.Value, strip: bool = True) -> ibis.Value:
@@ -43,7 +50,11 @@ def _number(col: ibis.Value) -> ibis.Value:
     return _text(col).try_cast("float64")
 
 
-def _timestamp(col: ibis.Value) -> ibis.Value:
+# The Azure portal's CSV export writes local-style times: "11/19/2026, 9:05:00.250 AM" (UTC).
+PORTAL_TIME = r"^\d{1,2}/\d{1,2}/\d{4}, \d{1,2}:\d{2}:\d{2}(\.\d+)? [AP]M$"
+
+
+def _timestamp(col: ibis.Value, portal_times: bool = False) -> ibis.Value:
     """A UTC timestamp; offsets in text are converted, naive times are taken as UTC.
 
     Zone-aware columns are kept as they are, so time filters reach the file reader.
@@ -54,7 +65,15 @@ def _timestamp(col: ibis.Value) -> ibis.Value:
         return col if kind.timezone else col.cast(utc)
     if kind.is_date():
         return col.cast(utc)
-    return _text(col).try_cast(utc)
+    text = _text(col)
+    if not portal_times:
+        return text.try_cast(utc)
+    portal = engine.try_parse_time(text, "%m/%d/%Y, %I:%M:%S.%f %p")
+    portal_whole = engine.try_parse_time(text, "%m/%d/%Y, %I:%M:%S %p")
+    return ibis.coalesce(
+        text.try_cast(utc),
+        ibis.ifelse(text.re_search(PORTAL_TIME), ibis.coalesce(portal, portal_whole), None),
+    )
 
 
 def to_canonical(
@@ -62,6 +81,7 @@ def to_canonical(
     default_connector: str | None = None,
     keep_raw: bool = False,
     strip_text: bool = True,
+    portal_times: bool = False,
 ) -> ibis.Table:
     """Map a raw table with canonical column names to typed columns plus `_reject`, `_file`.
 
@@ -73,7 +93,7 @@ def to_canonical(
     def present(name: str) -> ibis.Value | None:
         return raw[names[name]] if name in names else None
 
-    time = _timestamp(present("time"))
+    time = _timestamp(present("time"), portal_times)
     status = _integer(present("status"))
     cols: dict[str, ibis.Value] = {"time": time, "status": status}
     for name in TEXT_COLUMNS:
