@@ -6,9 +6,7 @@ from __future__ import annotations
 import ibis
 
 from ..config import FieldsSection
-from ..errors import InputError
-from .fields import configured, pick
-from .typed import plain_name
+from .fields import configured, has_signature, mapped_columns
 
 NAME = "apim"
 
@@ -31,22 +29,11 @@ SIGNATURES = ({"timegenerated", "responsecode"}, {"timegenerated", "responsecode
 
 
 def matches(columns: list[str]) -> bool:
-    names = {plain_name(c) for c in columns}
-    return any(signature <= names for signature in SIGNATURES)
+    return has_signature(columns, SIGNATURES)
 
 
 def to_canonical_names(raw: ibis.Table, fields: FieldsSection, file: str) -> ibis.Table:
-    cols: dict[str, ibis.Value] = {}
-    for canonical, candidates in COLUMNS.items():
-        column = pick(raw, *candidates)
-        if column is not None:
-            cols[canonical] = column
-    for required in ("time", "status"):
-        if required not in cols:
-            raise InputError(
-                f"{file}: missing APIM column {' or '.join(COLUMNS[required])} "
-                f"(for canonical '{required}')"
-            )
+    cols = mapped_columns(raw, COLUMNS, "APIM", file)
     if "backend_status" in cols:
         # The gateway logs 0 when the backend was never reached: no backend status.
         backend = cols["backend_status"].cast("string").strip()

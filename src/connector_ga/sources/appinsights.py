@@ -6,9 +6,7 @@ from __future__ import annotations
 import ibis
 
 from ..config import FieldsSection
-from ..errors import InputError
-from .fields import configured, json_key, pick
-from .typed import plain_name
+from .fields import configured, has_signature, json_key, mapped_columns, pick
 
 NAME = "appinsights"
 
@@ -31,22 +29,11 @@ SIGNATURES = ({"timestamp", "resultcode"}, {"timegenerated", "resultcode"})
 
 
 def matches(columns: list[str]) -> bool:
-    names = {plain_name(c) for c in columns}
-    return any(signature <= names for signature in SIGNATURES)
+    return has_signature(columns, SIGNATURES)
 
 
 def to_canonical_names(raw: ibis.Table, fields: FieldsSection, file: str) -> ibis.Table:
-    cols: dict[str, ibis.Value] = {}
-    for canonical, candidates in COLUMNS.items():
-        column = pick(raw, *candidates)
-        if column is not None:
-            cols[canonical] = column
-    for required in ("time", "status"):
-        if required not in cols:
-            raise InputError(
-                f"{file}: missing Application Insights column {' or '.join(COLUMNS[required])} "
-                f"(for canonical '{required}')"
-            )
+    cols = mapped_columns(raw, COLUMNS, "Application Insights", file)
     if "request_id" not in cols:
         operation_id = pick(raw, "operation_Id", "OperationId")
         if operation_id is not None:

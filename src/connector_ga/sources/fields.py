@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 
 from ..errors import InputError
-from .typed import lower_columns
+from .typed import lower_columns, plain_name
 
 
 def pick(raw: ibis.Table, *candidates: str) -> ibis.Value | None:
@@ -38,3 +38,27 @@ def configured(raw: ibis.Table, spec: str, key: str, file: str) -> ibis.Value:
         f"ga.toml: telemetry.fields.{key} = {spec!r}: {file} has no such column "
         f"(columns: {', '.join(raw.columns[:12])}{', …' if len(raw.columns) > 12 else ''})"
     )
+
+
+def has_signature(columns: list[str], signatures: tuple[set[str], ...]) -> bool:
+    """Whether the columns include one of a source's telling sets of names."""
+    names = {plain_name(c) for c in columns}
+    return any(signature <= names for signature in signatures)
+
+
+def mapped_columns(
+    raw: ibis.Table, columns: dict[str, tuple[str, ...]], label: str, file: str
+) -> dict[str, ibis.Value]:
+    """Canonical name -> the source column that carries it; time and status are required."""
+    cols = {}
+    for canonical, candidates in columns.items():
+        column = pick(raw, *candidates)
+        if column is not None:
+            cols[canonical] = column
+    for required in ("time", "status"):
+        if required not in cols:
+            raise InputError(
+                f"{file}: missing {label} column {' or '.join(columns[required])} "
+                f"(for canonical '{required}')"
+            )
+    return cols
