@@ -95,6 +95,12 @@ def detect(path: str, container: str, columns: list[str] | None) -> str:
     for name in ("apim", "appinsights", "canonical"):
         if SOURCES[name].matches(columns):
             return name
+    missing = [c for c in ("time", "status") if c not in {col.lower() for col in columns}]
+    if len(missing) == 1:  # canonical, but for one required column
+        raise InputError(
+            f"{path}: missing required column '{missing[0]}' (canonical columns: "
+            "time, status, connector, operation, connection_id, user_id, backend_status, …)"
+        )
     shown = ", ".join(columns[:10]) + (", …" if len(columns) > 10 else "")
     raise InputError(
         f"{path}: cannot tell the telemetry format from its columns ({shown}); expected "
