@@ -24,7 +24,25 @@ demo: $(STAMP)
 	cd demo && ../$(BIN)/connector-ga check --json result.json
 	@echo "JSON result: demo/result.json"
 
-test: $(STAMP)
+# Headless Chromium opens the HTML report in the tests (Debian's package; CI runs as root).
+# apt runs its downloads as root: some sandboxes keep the _apt user from /dev/null.
+CHROMIUM := /usr/bin/chromium
+APT := apt-get -o APT::Sandbox::User=root
+
+$(CHROMIUM):
+	command -v chromium >/dev/null || ($(APT) update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends \
+		chromium fonts-dejavu-core)
+
+# A Java runtime for the Spark engine, on which the metric tests also run.
+JAVA := /usr/bin/java
+
+$(JAVA):
+	command -v java >/dev/null || ($(APT) update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends \
+		default-jre-headless)
+
+test: $(STAMP) $(CHROMIUM) $(JAVA)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -1,7 +1,10 @@
-"""Time `connector-ga check` against a bare DuckDB scan of the same columns.
+"""Time `connector-ga check` against a bare scan of the same columns by the same engine.
 
 Both are timed as whole processes (start-up and imports included), with their peak RSS.
 Usage: python bench/bench_check.py [--sizes 1000000,10000000] [--data bench/data]
+       [--engine duckdb|spark]
+With --engine spark, both start a local Spark session (the JVM's memory is not in the
+Python process's peak RSS shown).
 The simulated Parquet files are kept in --data and reused by later runs.
 """
 
@@ -20,6 +23,16 @@ duckdb.sql(
     "SELECT count(*), count(DISTINCT connection_id), count(DISTINCT user_id), "
     "count(DISTINCT request_id) FROM read_parquet('" + sys.argv[1] + "')"
 ).fetchall()
+"""
+
+BARE_SPARK_SCAN = """
+import sys
+from connector_ga import engine
+session = engine.connect(engine="spark")._session
+session.read.parquet(sys.argv[1]).selectExpr(
+    "count(*)", "count(DISTINCT connection_id)", "count(DISTINCT user_id)",
+    "count(DISTINCT request_id)",
+).collect()
 """
 
 
@@ -71,6 +84,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--data", default=str(Path(__file__).parent / "data"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best is kept")
+    parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
@@ -87,8 +101,11 @@ def main() -> None:
             str(path),
             "--json",
             os.devnull,
+            "--engine",
+            args.engine,
         ]
-        scan_argv = [sys.executable, "-c", BARE_SCAN, str(path)]
+        bare = BARE_SPARK_SCAN if args.engine == "spark" else BARE_SCAN
+        scan_argv = [sys.executable, "-c", bare, str(path)]
         checks = [timed(check_argv) for _ in range(args.repeat)]
         scans = [timed(scan_argv) for _ in range(args.repeat)]
         check_s, check_mem = min(c[0] for c in checks), max(c[1] for c in checks)

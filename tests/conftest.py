@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,28 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
         for row in rows:
             handle.write(json.dumps(row) + "\n")
     return path
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here, or None."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install -e '.[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (make test installs one)"
+    return None
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine_name(request) -> str:
+    """The metric engine a test runs on: every metric case runs on DuckDB and on Spark.
+    Without PySpark or Java the Spark half is skipped, except in CI, where it fails."""
+    if request.param == "spark":
+        missing = spark_missing()
+        if missing and os.environ.get("CI"):
+            pytest.fail(f"Spark engine: {missing}")
+        if missing:
+            pytest.skip(f"Spark engine: {missing}")
+    return request.param
 
 
 @pytest.fixture

@@ -180,15 +180,18 @@ def case_files(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def default_results(case_files):
+def default_results(case_files, engine_name):
     _, paths = case_files
-    return {r.connector: r for r in check_fleet(paths, as_of=D)}
+    return {r.connector: r for r in check_fleet(paths, as_of=D, engine=engine_name)}
 
 
 @pytest.fixture(scope="module")
-def backend_results(case_files):
+def backend_results(case_files, engine_name):
     folder, paths = case_files
-    return {r.connector: r for r in check_fleet(paths, as_of=D, policy=backend_policy(folder))}
+    return {
+        r.connector: r
+        for r in check_fleet(paths, as_of=D, policy=backend_policy(folder), engine=engine_name)
+    }
 
 
 def test_every_case_is_judged(default_results):
@@ -267,7 +270,7 @@ def test_explicit_throttled_on_200_is_not_eligible(default_results):
     assert (r.metrics.requests, r.metrics.eligible, r.metrics.throttled) == (1, 0, 1)
 
 
-def test_all_rules_together_through_check(csv_file):
+def test_all_rules_together_through_check(csv_file, engine_name):
     # One connector, one request per rule (and one explicit fault), through check().
     rows = [
         {"time": T, "status": 429},  # rule 1 -> throttled
@@ -284,7 +287,7 @@ def test_all_rules_together_through_check(csv_file):
         {"time": T, "status": 503},  # rule 9 -> connector (unattributed)
         {"time": T, "status": 500, "fault": "backend"},  # explicit -> backend
     ]
-    r = check(telemetry=str(csv_file(rows)), as_of=D)
+    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name)
     m = r.metrics
     # throttled 2; none 2; backend 3 (rules 3, 6, explicit); client 3 (rules 4, 7, 8);
     # connector 3 (rule 5 + two rule 9).

@@ -139,11 +139,18 @@ case(
 )
 
 # --- files and paths ----------------------------------------------------------------------
+_NO_STATUS = {"t.csv": ("csv-columns", rows_with({}), ("time", "connection_id", "user_id"))}
 case(
-    "missing-status-column",
+    "missing-status-column",  # declared canonical CSV: the missing column is named
+    ["check", "-t", "t.csv", "--format", "csv"],
+    [r"t\.csv", r"missing required column 'status'"],
+    _NO_STATUS,
+)
+case(
+    "missing-status-column-auto",  # format sniffed: the file and the expected columns
     ["check", "-t", "t.csv"],
-    [r"t\.csv", r"'?status'?", "column"],
-    {"t.csv": ("csv-columns", rows_with({}), ("time", "connection_id", "user_id"))},
+    [r"t\.csv", r"\bstatus\b", "column"],
+    _NO_STATUS,
 )
 case(
     "garbage-parquet",

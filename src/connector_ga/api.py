@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
-from . import engine
+from . import engine as engines
 from .config import GaConfig, load_config
 from .errors import InputError
 from .evaluate import evaluate
@@ -46,8 +46,12 @@ def run_check(
     max_reject_rate: float | None = None,
     con: BaseBackend | None = None,
     store: str | Path | None = None,
+    engine: str = "duckdb",
 ) -> CheckRun:
-    """Read telemetry (files in place, or a store), compute every metric, judge each connector."""
+    """Read telemetry (files in place, or a store), compute every metric, judge each connector.
+
+    `engine` runs the metrics on DuckDB (default) or Spark; a store is always DuckDB.
+    """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     base_dir = None
@@ -71,10 +75,13 @@ def run_check(
     if store is not None and not patterns:
         from .store import Store
 
+        if engine != "duckdb":
+            raise InputError(f"--engine {engine}: a store is read with DuckDB; pass --telemetry")
+
         opened = Store.open(store)
         con, data = opened.con, opened.telemetry(default_connector=wanted)
     else:
-        con = con or engine.connect()
+        con = con or engines.connect(engine=engine)
         fields = config.telemetry.fields if config else None
         data = read_telemetry(
             con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
@@ -83,7 +90,7 @@ def run_check(
     selection = None if all_connectors else ([wanted] if wanted else None)
     try:
         quality, metrics = compute(con, data, policy, as_of=as_of, connectors=selection)
-    except engine.engine_errors() as exc:
+    except engines.engine_errors() as exc:
         raise _unreadable(data, exc) from None
 
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate

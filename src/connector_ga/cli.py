@@ -74,7 +74,8 @@ def check(
         Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml if present).")
     ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="auto, csv, jsonl or parquet.")
+        str | None,
+        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Evaluation date D (default: latest request).")
@@ -102,21 +103,39 @@ def check(
         Path | None,
         typer.Option("--store", help="Store to read when no --telemetry is given."),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the self-contained HTML evidence report to FILE."),
+    ] = None,
+    markdown: Annotated[
+        str | None,
+        typer.Option("--markdown", help="Write the Markdown summary for CI to FILE, or -."),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="duckdb (embedded) or spark (PySpark; SPARK_REMOTE for Connect)."
+        ),
+    ] = "duckdb",
 ) -> None:
     """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
     from .api import run_check
     from .config import load_config
+    from .ledger import holds_telemetry
     from .outputs import json_result, terminal
 
     if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
         raise InputError(f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1")
+    if json_out == "-" and markdown == "-":
+        raise InputError("--json - and --markdown -: only one of them can go to stdout")
     cfg = None
     if config is not None:
         cfg = load_config(config)
     elif Path("ga.toml").is_file():
         cfg = load_config("ga.toml")
     store_path = store or DEFAULT_STORE
-    use_store = not telemetry and (store is not None or store_path.exists())
+    # A store may exist only for the request ledger: read it when it holds telemetry.
+    use_store = not telemetry and (store is not None or holds_telemetry(store_path))
     if not telemetry and not use_store and not (cfg and cfg.telemetry.paths):
         raise InputError(
             "no telemetry: pass --telemetry PATH, ingest into a store "
@@ -133,8 +152,9 @@ def check(
             all_connectors=all_connectors,
             policy=policy,
             max_reject_rate=max_reject_rate,
+            engine=engine,
         )
-    to_stdout = json_out == "-"
+    to_stdout = json_out == "-" or markdown == "-"
     console = err if to_stdout else Console(highlight=False)
     if all_connectors:
         terminal.render_fleet(run.results, console)
@@ -142,12 +162,29 @@ def check(
     else:
         terminal.render(run.results[0], console)
         payload = json_result.dumps(run.results[0])
-    if to_stdout:
+    if json_out == "-":
         sys.stdout.write(payload)
     elif json_out:
         json_result.write_atomic(json_out, payload)
+    _write_summaries(run.results, report, markdown)
     ok = [r.verdict == "ready" if strict else r.ready for r in run.results]
     raise typer.Exit(EXIT_READY if all(ok) else EXIT_NOT_READY)
+
+
+def _write_summaries(results: list, report: Path | None, markdown: str | None) -> None:
+    """The HTML report and the Markdown summary; a fleet gets one file of each."""
+    from .outputs import html_report
+    from .outputs import markdown as markdown_summary
+    from .outputs.json_result import write_atomic
+
+    if report is not None:
+        with _working("rendering the HTML report"):
+            write_atomic(report, html_report.render(results))
+        err.print(f"wrote the HTML report to {report}")
+    if markdown == "-":
+        sys.stdout.write(markdown_summary.render(results))
+    elif markdown:
+        write_atomic(markdown, markdown_summary.render(results))
 
 
 @app.command()
@@ -364,6 +401,14 @@ def init(
 from .package.edition_commands import register as _register_editions  # noqa: E402
 
 _register_editions(app)
+
+from .package.commands import register as _register_package  # noqa: E402
+
+_register_package(app)
+
+from .request_commands import register as _register_request  # noqa: E402
+
+_register_request(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

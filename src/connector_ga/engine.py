@@ -1,33 +1,188 @@
 """Opening an engine, and the only place that knows which one it is.
 
-Everything else works on Ibis expressions. DuckDB (embedded) is the default; the file
-readers here are the thin per-engine part of reading telemetry in place.
+Everything else works on Ibis expressions. DuckDB (embedded) is the default; Spark
+(PySpark: local, a cluster, or Spark Connect) is for scale. The file readers and
+`materialize` here are the thin per-engine part; each dispatches on the backend's name.
 """
 
 from __future__ import annotations
 
+import csv
 import itertools
+import os
 from collections.abc import Sequence
 
 import ibis
 from ibis.backends import BaseBackend
 
+from .errors import InputError
+
+ENGINES = ("duckdb", "spark")
+SPARK_MASTER = "local[2]"
+# Any Spark session: times in UTC, results handed to Python as Arrow.
+SPARK_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+# A local session on a few cores: the aggregates here are small, so Spark's default of 200
+# shuffle partitions only adds tasks; no web UI, no progress bars. A cluster keeps its own.
+SPARK_LOCAL_CONF = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+LOG4J = """\
+rootLogger.level = fatal
+rootLogger.appenderRef.stderr.ref = console
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = fatal
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+
 _names = itertools.count()
+_spark: BaseBackend | None = None  # one Spark session per process: start-up costs seconds
 
 
-def connect(database: str | None = None, *, read_only: bool = False) -> BaseBackend:
-    """An embedded DuckDB connection whose session time zone is UTC."""
+def connect(
+    database: str | None = None,
+    *,
+    read_only: bool = False,
+    engine: str = "duckdb",
+    master: str | None = None,
+    remote: str | None = None,
+) -> BaseBackend:
+    """A connection whose session time zone is UTC.
+
+    `duckdb` (default): embedded, in memory or on a database file. `spark`: a PySpark
+    session, reused for the whole process: `remote` (or SPARK_REMOTE) for Spark Connect,
+    else `master` (or SPARK_MASTER, default local[2]).
+    """
+    if engine == "spark":
+        if database is not None:
+            raise InputError("--engine spark reads telemetry files; a store needs DuckDB")
+        return _connect_spark(master, remote)
+    if engine != "duckdb":
+        raise InputError(f"--engine {engine}: expected one of {', '.join(ENGINES)}")
     kwargs = {"read_only": True} if read_only else {}
     con = ibis.duckdb.connect(database or ":memory:", **kwargs)
     con.raw_sql("SET TimeZone = 'UTC'")
     return con
 
 
+def _connect_spark(master: str | None, remote: str | None) -> BaseBackend:
+    global _spark
+    if _spark is not None:
+        return _spark
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(
+            "--engine spark needs PySpark: pip install 'connector-ga[spark]' (and a Java runtime)"
+        ) from None
+    remote = remote or os.environ.get("SPARK_REMOTE")
+    builder = SparkSession.builder.appName("connector-ga")
+    conf = dict(SPARK_CONF)
+    if remote:
+        builder = builder.remote(remote)
+    else:
+        master = master or os.environ.get("SPARK_MASTER") or SPARK_MASTER
+        builder = builder.master(master)
+        if master.startswith("local"):
+            conf |= SPARK_LOCAL_CONF
+            # The JVM's own start-up lines and warnings are not the user's business.
+            conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # the JVM is missing, or the cluster cannot be reached
+        raise InputError(
+            f"--engine spark: cannot start a Spark session: {error_line(exc)}"
+        ) from None
+    if not remote and master.startswith("local"):
+        session.sparkContext.setLogLevel("FATAL")  # failures reach the caller as errors
+    _quiet_query_errors()
+    _spark = ibis.pyspark.connect(session)
+    return _spark
+
+
+def _quiet_log4j() -> str:
+    """A log4j2 configuration that keeps Spark's JVM quiet (written once per content): a
+    failure reaches the caller as an error anyway. Setting PySpark's gateway logger too
+    stops its "Setting default log level" lines."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(LOG4J.encode()).hexdigest()[:12]
+    path = os.path.join(tempfile.gettempdir(), f"connector-ga-log4j2-{digest}.properties")
+    if not os.path.exists(path):
+        partial = f"{path}.{os.getpid()}"
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(LOG4J)
+        os.replace(partial, path)
+    return path
+
+
+def _quiet_query_errors() -> None:
+    """PySpark 4 also logs every failed query with its stack trace; the error itself still
+    reaches the caller, who says it in one line (a file that cannot be read, and where).
+    Likewise two warnings that are not the user's business."""
+    import logging
+    import warnings
+
+    # The same failure, as a warning with the JVM's stack trace, when results come as Arrow.
+    warnings.filterwarnings("ignore", "toPandas attempted Arrow optimization", UserWarning)
+    # Spark Connect, about an option Ibis passes for its small in-memory tables.
+    warnings.filterwarnings("ignore", "'verifySchema' is ignored", UserWarning)
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # PySpark 3.5 has no such logger
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an engine's error that says what is wrong. A Java error passed on
+    by Py4J starts with "An error occurred while calling o48.parquet": its innermost cause
+    says more ("… is not a Parquet file")."""
+    text = str(exc)
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        try:
+            while java.getCause() is not None:
+                java = java.getCause()
+            text = str(java.getMessage() or java.toString())
+        except Exception:  # the JVM is gone: keep Py4J's own text
+            pass
+    lines = text.strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    # Spark quotes a malformed record whole: a binary file would fill the terminal.
+    return line if len(line) <= 200 else line[:200] + "…"
+
+
+def is_spark(con: BaseBackend) -> bool:
+    return con.name == "pyspark"
+
+
 def engine_errors() -> tuple[type[BaseException], ...]:
     """Exceptions an engine raises on unreadable input."""
     import duckdb
 
-    return (duckdb.Error, ibis.common.exceptions.IbisError)
+    errors: list[type[BaseException]] = [duckdb.Error, ibis.common.exceptions.IbisError]
+    try:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        errors += [PySparkException, Py4JJavaError]
+    except ImportError:
+        pass
+    return tuple(errors)
 
 
 def _paths(files: Sequence[str]) -> list[str]:
@@ -36,6 +191,8 @@ def _paths(files: Sequence[str]) -> list[str]:
 
 def read_csv(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
     """CSV files as text columns plus `_file`; types are checked later, row by row."""
+    if is_spark(con):
+        return _spark_csv(con, _paths(files))
     return con.read_csv(
         _paths(files),
         table_name=f"cga_csv_{next(_names)}",
@@ -48,6 +205,8 @@ def read_csv(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
 
 def json_columns(con: BaseBackend, files: Sequence[str]) -> list[str]:
     """The keys found in JSON files (lines or an array of objects), sampled by the engine."""
+    if is_spark(con):
+        return _spark_json_keys(con, _paths(files))
     table = con.read_json(
         _paths(files),
         table_name=f"cga_jsonkeys_{next(_names)}",
@@ -60,6 +219,8 @@ def json_columns(con: BaseBackend, files: Sequence[str]) -> list[str]:
 
 def read_json(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) -> ibis.Table:
     """JSON read with every key as text, so a wrong type is a rejected row, not a crash."""
+    if is_spark(con):
+        return _spark_json(con, _paths(files), columns)
     return con.read_json(
         _paths(files),
         table_name=f"cga_json_{next(_names)}",
@@ -70,6 +231,8 @@ def read_json(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) ->
 
 
 def read_parquet(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
+    if is_spark(con):
+        return _spark_parquet(con, _paths(files))
     return con.read_parquet(
         _paths(files),
         table_name=f"cga_parquet_{next(_names)}",
@@ -78,9 +241,134 @@ def read_parquet(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
     )
 
 
+def file_row_number(con: BaseBackend, raw: ibis.Table) -> ibis.Value:
+    """0-based position of each row in its file, for a table read from one file."""
+    if is_spark(con):
+        # Spark keeps no file order, but its row ids rise with the position in the file:
+        # partitions are numbered in file-offset order (and a CSV or JSON array file is one).
+        return ibis.row_number().over(order_by=_monotonically_increasing_id())
+    return ibis.row_number().over()
+
+
+@ibis.udf.scalar.builtin(name="monotonically_increasing_id")
+def _monotonically_increasing_id() -> int:
+    """Spark's row id: increasing within a partition, partitions in order."""
+
+
 def materialize(con: BaseBackend, expr: ibis.Table, prefix: str = "cga_tmp") -> ibis.Table:
     """Compute an (aggregated, small) expression once and keep it for several queries."""
+    if is_spark(con):
+        return expr.cache()  # a cached temporary view, computed by its first query
     return con.create_table(f"{prefix}_{next(_names)}", obj=expr, temp=True)
+
+
+# ---- Spark readers ------------------------------------------------------------------------
+
+
+def _session(con: BaseBackend):
+    return con._session
+
+
+def _with_file(frame):
+    """Add `_file`: the path as given, decoded from the URI Spark reports."""
+    from pyspark.sql import functions as F
+
+    uri = F.input_file_name()
+    # Spark's URI escapes '%' and spaces but leaves '+' as is: protect it from url_decode.
+    path = F.regexp_replace(F.url_decode(F.regexp_replace(uri, "\\+", "%2B")), "^file:(//)?", "")
+    return frame.withColumn("_file", path)
+
+
+def _register(con: BaseBackend, frame, kind: str) -> ibis.Table:
+    name = f"cga_{kind}_{next(_names)}"
+    frame.createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def _union(frames: list):
+    combined = frames[0]
+    for frame in frames[1:]:
+        combined = combined.unionByName(frame, allowMissingColumns=True)
+    return combined
+
+
+def _csv_header(path: str) -> tuple[str, ...]:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return tuple(next(csv.reader(handle), []))
+
+
+def _spark_csv(con: BaseBackend, files: list[str]) -> ibis.Table:
+    """Files with the same header are read together; different headers are united by name.
+    multiLine: a quoted line break stays inside its field (and a file is read in order)."""
+    reader = _session(con).read.options(
+        header=True, inferSchema=False, multiLine=True, escape='"', mode="FAILFAST"
+    )
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in files:
+        groups.setdefault(_csv_header(path), []).append(path)
+    frames = [_with_file(reader.csv(paths)) for paths in groups.values()]
+    return _register(con, _union(frames), "csv")
+
+
+def _json_is_array(path: str) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(4096).decode("utf-8-sig", errors="replace")
+    return head.lstrip().startswith("[")
+
+
+def _json_frames(con: BaseBackend, files: list[str], schema=None) -> list:
+    """JSON Lines files read as lines, arrays of objects as whole documents."""
+    session = _session(con)
+    kinds = {True: [], False: []}
+    for path in files:
+        kinds[_json_is_array(path)].append(path)
+    frames = []
+    for whole, paths in kinds.items():
+        if not paths:
+            continue
+        reader = session.read.options(multiLine=whole, mode="FAILFAST", encoding="UTF-8")
+        if schema is not None:
+            reader = reader.schema(schema)
+        else:
+            reader = reader.options(primitivesAsString=True)
+        frames.append(reader.json(paths))
+    return frames
+
+
+def _spark_json_keys(con: BaseBackend, files: list[str]) -> list[str]:
+    names: dict[str, None] = {}
+    for frame in _json_frames(con, files):
+        names.update(dict.fromkeys(frame.columns))
+    return list(names)
+
+
+def _spark_json(con: BaseBackend, files: list[str], columns: Sequence[str]) -> ibis.Table:
+    """Every key read as text: an object or array under a key is kept as its JSON text."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    schema = StructType([StructField(name, StringType()) for name in columns])
+    frames = [_with_file(frame) for frame in _json_frames(con, files, schema)]
+    return _register(con, _union(frames), "json")
+
+
+def _spark_parquet(con: BaseBackend, files: list[str]) -> ibis.Table:
+    """Files with the same schema are read together; the union of different schemas goes by
+    name and widens types (int16 and int64 status columns; Spark's mergeSchema refuses)."""
+    import pyarrow.parquet as pq
+
+    groups: dict[tuple, list[str]] = {}
+    for path in files:
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, ValueError) as exc:  # not Parquet: said as an engine's read error
+            raise ibis.common.exceptions.IbisError(error_line(exc)) from None
+        groups.setdefault(tuple((f.name, str(f.type)) for f in schema), []).append(path)
+    reader = _session(con).read
+    frames = [_with_file(reader.parquet(*paths)) for paths in groups.values()]
+    return _register(con, _union(frames), "parquet")
+
+
+# ---- DuckDB only: the store ---------------------------------------------------------------
 
 
 def attach(con: BaseBackend, database: str, alias: str, *, read_only: bool = False) -> None:
@@ -110,3 +398,76 @@ def tables_of(con: BaseBackend, database: str) -> set[str]:
         f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{name}'"
     ).fetchall()
     return {row[0] for row in rows}
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def _duckdb_try_strptime(text: str, fmt: str) -> ibis.expr.datatypes.Timestamp(timezone="UTC"):
+    """DuckDB's try_strptime: null when the text does not fit the format."""
+
+
+def try_parse_time(text: ibis.Value, fmt: str) -> ibis.Value:
+    """Text in a strftime format read as a UTC timestamp, null when it does not fit.
+
+    Used for the Azure portal's CSV export; the format is read the same on every engine.
+    """
+    utc = ibis.expr.datatypes.Timestamp(timezone="UTC")
+    if _on_spark(text):
+        return _spark_try_to_timestamp(text, _java_pattern(fmt)).cast(utc)
+    return _duckdb_try_strptime(text, fmt).cast(utc)
+
+
+@ibis.udf.scalar.builtin(name="try_to_timestamp")
+def _spark_try_to_timestamp(text: str, fmt: str) -> ibis.expr.datatypes.Timestamp(timezone="UTC"):
+    """Spark's try_to_timestamp: null when the text does not fit; naive times are read in
+    the session time zone (UTC)."""
+
+
+# strftime directives as Spark datetime patterns; a run of S parses 1 to that many digits.
+_JAVA_PATTERNS = {
+    "%Y": "yyyy",
+    "%m": "M",
+    "%d": "d",
+    "%H": "H",
+    "%I": "h",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%p": "a",
+}
+
+
+def _java_pattern(fmt: str) -> str:
+    pattern, i = [], 0
+    while i < len(fmt):
+        directive = fmt[i : i + 2]
+        if directive in _JAVA_PATTERNS:
+            pattern.append(_JAVA_PATTERNS[directive])
+            i += 2
+            continue
+        char = fmt[i]
+        pattern.append(f"'{char}'" if char.isalpha() else char)
+        i += 1
+    return "".join(pattern)
+
+
+def _on_spark(expr: ibis.Expr) -> bool:
+    """Whether an expression reads tables of a Spark connection (for the few functions
+    below that are spelled differently per engine and are not given the connection)."""
+    try:
+        backend = expr._find_backend(use_default=True)
+    except ibis.common.exceptions.IbisError:  # unbound tables: no engine yet
+        return False
+    return backend is not None and is_spark(backend)
+
+
+def json_key(column: ibis.Value, key: str) -> ibis.Value:
+    """A key of a JSON object held as text, as text: a string unquoted, anything else as
+    its JSON text; null when the text is not JSON, has no such key or holds null there."""
+    text = column.cast("string")
+    if _on_spark(text):
+        # get_json_object does exactly that; Ibis's generic spelling would go through
+        # to_json() and a Python UDF.
+        return text.cast("json")[key].cast("string")
+    value = text.try_cast("json")[key]
+    # A JSON null is no value (its JSON text would be the string 'null').
+    return ibis.coalesce(value.str, value.cast("string").nullif("null"))

@@ -46,21 +46,24 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
         "distinct_ids": t.request_id.nunique(where=accepted),
     }
     for code in REJECT_REASONS:
-        metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum()
+        metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum().fill_null(0)
     row = t.aggregate(**metrics).execute().iloc[0]
     quality = InputQuality(
         files=len(telemetry.files), rows=int(row["rows"]), sources=telemetry.sources
     )
     quality.duplicate_rows = int(row["with_id"]) - int(row["distinct_ids"])
     for code in REJECT_REASONS:
-        n = int(row[f"reject_{code}"] or 0)
+        n = int(row[f"reject_{code}"])
         if n:
             quality.rejects_by_reason[code] = n
             quality.rejected_rows += n
     if quality.rejected_rows:
         bad = t.filter(t._reject.notnull())
-        for file, rows in (
-            bad.group_by("_file").aggregate(n=bad.count()).execute().itertuples(index=False)
+        per_file = bad.group_by("_file").aggregate(n=bad.count()).execute()
+        given = {path: i for i, path in enumerate(telemetry.files)}
+        # In the order the files were given, whatever order the engine returns them in.
+        for file, rows in sorted(
+            per_file.itertuples(index=False), key=lambda r: (given.get(r[0], len(given)), r[0])
         ):
             quality.rejects_by_file[telemetry.name_of(file)] = int(rows)
         quality.samples = reject_samples(telemetry, quality)
@@ -255,9 +258,9 @@ def _reliability(
         w.group_by("connector", "day", "fault", "status_class")
         .aggregate(
             requests=w.requests.sum(),
-            rows_without_connection=w.rows.sum(where=w.connection_id.isnull()),
-            rows_without_user=w.rows.sum(where=~w.has_user),
-            unattributed=w.requests.sum(where=w.unattributed),
+            rows_without_connection=w.rows.sum(where=w.connection_id.isnull()).fill_null(0),
+            rows_without_user=w.rows.sum(where=~w.has_user).fill_null(0),
+            unattributed=w.requests.sum(where=w.unattributed).fill_null(0),
         )
         .execute()
     )
@@ -268,9 +271,9 @@ def _reliability(
         fault = row.fault
         m.requests += n
         m.faults[fault] += n
-        m.rows_without_connection += int(row.rows_without_connection or 0)
-        m.rows_without_user += int(row.rows_without_user or 0)
-        m.unattributed_5xx += int(row.unattributed or 0)
+        m.rows_without_connection += int(row.rows_without_connection)
+        m.rows_without_user += int(row.rows_without_user)
+        m.unattributed_5xx += int(row.unattributed)
         success = fault != "throttled" and 1 <= int(row.status_class) <= 3
         if success:
             m.successes += n
@@ -284,6 +287,9 @@ def _reliability(
             counts.eligible += n
             if success:
                 counts.successes += n
+    for counts in days.values():
+        # Rows come in the engine's order: the JSON lists classes the same on every run.
+        counts.status_classes = dict(sorted(counts.status_classes.items()))
     for m in results.values():
         m.throttled = m.faults["throttled"]
         m.eligible = m.requests - m.throttled
@@ -435,9 +441,9 @@ def _operations(requests: ibis.Table, windows: list[dict], results: dict[str, Co
     ops = (
         w.group_by(connector=w.connector, operation=w.operation.fill_null("(none)"))
         .aggregate(
-            eligible=w.weight.sum(where=eligible),
-            connector_faults=w.weight.sum(where=w.fault == "connector"),
-            successes=w.weight.sum(where=eligible & (w.status < 400)),
+            eligible=w.weight.sum(where=eligible).fill_null(0),
+            connector_faults=w.weight.sum(where=w.fault == "connector").fill_null(0),
+            successes=w.weight.sum(where=eligible & (w.status < 400)).fill_null(0),
         )
         .execute()
     )
@@ -445,9 +451,9 @@ def _operations(requests: ibis.Table, windows: list[dict], results: dict[str, Co
         results[row.connector].operations.append(
             OperationCounts(
                 operation=row.operation,
-                eligible=int(row.eligible or 0),
-                connector_faults=int(row.connector_faults or 0),
-                successes=int(row.successes or 0),
+                eligible=int(row.eligible),
+                connector_faults=int(row.connector_faults),
+                successes=int(row.successes),
             )
         )
     for m in results.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ibis
 
+from .. import engine
 from ..errors import InputError
 from .typed import lower_columns, plain_name
 
@@ -19,8 +20,7 @@ def pick(raw: ibis.Table, *candidates: str) -> ibis.Value | None:
 
 def json_key(column: ibis.Value, key: str) -> ibis.Value:
     """A key of a JSON object held as text (custom dimensions, headers), as text."""
-    value = column.cast("string").try_cast("json")[key]
-    return ibis.coalesce(value.str, value.cast("string"))
+    return engine.json_key(column, key)
 
 
 def configured(raw: ibis.Table, spec: str, key: str, file: str) -> ibis.Value:

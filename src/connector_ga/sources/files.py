@@ -87,8 +87,7 @@ def read(con: BaseBackend, container: str, files: Sequence[str]) -> ibis.Table:
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return engine.error_line(exc)
 
 
 def read_checked(

@@ -32,15 +32,21 @@ def _text(col: ibis.Value, strip: bool = True) -> ibis.Value:
     return col.nullif("")
 
 
+def _whole(number: ibis.Value) -> ibis.Value:
+    """A float that is an exact integer. NaN, infinities and huge values are not (casting
+    them fails on DuckDB, saturates on Spark); `floor()` would cast them to an integer."""
+    return (number.abs() <= 2**53) & (number % 1 == 0)
+
+
 def _integer(col: ibis.Value) -> ibis.Value:
     """Parse an integer; null when the value is missing or not an integer."""
     kind = col.type()
     if kind.is_integer():
         return col.cast("int64")
     if kind.is_floating():
-        return ibis.ifelse(col == col.floor(), col.cast("int64"), ibis.null("int64"))
+        return ibis.ifelse(_whole(col), col.cast("int64"), ibis.null("int64"))
     number = _text(col).try_cast("float64")
-    return ibis.ifelse(number == number.floor(), number.cast("int64"), ibis.null("int64"))
+    return ibis.ifelse(_whole(number), number.cast("int64"), ibis.null("int64"))
 
 
 def _number(col: ibis.Value) -> ibis.Value:
