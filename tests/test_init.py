@@ -16,10 +16,8 @@ from connector_ga.errors import InputError
 from connector_ga.init import connector_id_from_title, render_ga_toml, write_ga_toml
 
 DATA = Path(__file__).parent / "data" / "connectors"
-SHARED = Path("/work/shared/connectors")
-ALL_PACKAGES = sorted(
-    {path.parent for base in (DATA, SHARED) for path in base.glob("*/apiProperties.json")}
-)
+# All eight real packages, copied unchanged with their licence.
+ALL_PACKAGES = sorted(path.parent for path in DATA.glob("*/apiProperties.json"))
 
 
 def write_package(folder: Path, swagger: object, properties: object) -> Path:
