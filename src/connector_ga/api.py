@@ -69,8 +69,6 @@ def run_check(
     fmt = fmt or (config.telemetry.format if config else "auto")
     backend = package_backend(config)  # before the telemetry: a wrong package path fails fast
     declared_id = config.connector.id if config else None
-    if connector and declared_id and connector != declared_id and not all_connectors:
-        declared_id = connector
     wanted = connector or declared_id
     if store is not None and not patterns:
         from .store import Store
@@ -120,13 +118,22 @@ def run_check(
             f"telemetry holds {len(metrics)} connectors ({', '.join(sorted(metrics))}): "
             "pass --connector ID for one, or --all for a verdict per connector"
         )
+
+    def declares(name: str) -> bool:
+        """ga.toml's declarations are about its own connector, and only that one."""
+        if config is None:
+            return False
+        if declared_id is None:
+            return not all_connectors
+        return name == declared_id
+
     results = [
         evaluate(
             m,
             quality,
             policy,
-            config if not all_connectors or name == declared_id else None,
-            backend=backend if not all_connectors or name == declared_id else None,
+            config if declares(name) else None,
+            backend=backend if declares(name) else None,
         )
         for name, m in sorted(metrics.items())
     ]
