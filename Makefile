@@ -21,8 +21,8 @@ demo: $(STAMP)
 	cp examples/contoso-tasks/ga.toml demo/ga.toml
 	$(BIN)/connector-ga simulate --out demo/telemetry.parquet --days 120 --seed 7 \
 		--incident backend-outage@2026-11-12T14:00Z/3h
-	cd demo && ../$(BIN)/connector-ga check --json result.json
-	@echo "JSON result: demo/result.json"
+	cd demo && ../$(BIN)/connector-ga check --json result.json --report report.html --markdown summary.md
+	@echo "demo/result.json, demo/report.html and demo/summary.md written"
 
 # Headless Chromium opens the HTML report in the tests (Debian's package; CI runs as root).
 # apt runs its downloads as root: some sandboxes keep the _apt user from /dev/null.
