@@ -450,6 +450,18 @@ def _java_pattern(fmt: str) -> str:
     return "".join(pattern)
 
 
+@ibis.udf.scalar.builtin(name="xxhash64")
+def _spark_xxhash64(value: str) -> int:
+    """Spark's 64-bit xxHash (its `hash` is 32-bit: too many collisions for ids)."""
+
+
+def id_hash(column: ibis.Value) -> ibis.Value:
+    """A 64-bit hash of an id, for cheap distinct counts where collisions are checked."""
+    if _on_spark(column):
+        return _spark_xxhash64(column)
+    return column.hash()
+
+
 def _on_spark(expr: ibis.Expr) -> bool:
     """Whether an expression reads tables of a Spark connection (for the few functions
     below that are spelled differently per engine and are not given the connection)."""
