@@ -54,6 +54,25 @@ def _working(message: str):
     return contextlib.nullcontext()
 
 
+def telemetry_store(telemetry, store: Path | None, cfg) -> Path | None:
+    """The store `check` reads: none when files are given; the named one; the default one
+    when it holds telemetry (it may exist only for the request ledger). Without any of
+    them, ga.toml must name telemetry paths."""
+    from .ledger import holds_telemetry
+
+    if telemetry:
+        return None
+    store_path = store or DEFAULT_STORE
+    if store is not None or holds_telemetry(store_path):
+        return store_path
+    if not (cfg and cfg.telemetry.paths):
+        raise InputError(
+            "no telemetry: pass --telemetry PATH, ingest into a store "
+            "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
+        )
+    return None
+
+
 def _date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
@@ -121,7 +140,6 @@ def check(
     """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
     from .api import run_check
     from .config import load_config
-    from .ledger import holds_telemetry
     from .outputs import json_result, terminal
 
     if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
@@ -133,19 +151,11 @@ def check(
         cfg = load_config(config)
     elif Path("ga.toml").is_file():
         cfg = load_config("ga.toml")
-    store_path = store or DEFAULT_STORE
-    # A store may exist only for the request ledger: read it when it holds telemetry.
-    use_store = not telemetry and (store is not None or holds_telemetry(store_path))
-    if not telemetry and not use_store and not (cfg and cfg.telemetry.paths):
-        raise InputError(
-            "no telemetry: pass --telemetry PATH, ingest into a store "
-            "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
-        )
     with _working("reading telemetry and computing metrics"):
         run = run_check(
             config=cfg,
             telemetry=telemetry,
-            store=store_path if use_store else None,
+            store=telemetry_store(telemetry, store, cfg),
             fmt=fmt,
             as_of=_date(as_of, "--as-of"),
             connector=connector,

@@ -44,7 +44,15 @@ def register(app: typer.Typer) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from .cli import EXIT_NOT_READY, EXIT_READY, _date, _working, err, user_errors
+    from .cli import (
+        EXIT_NOT_READY,
+        EXIT_READY,
+        _date,
+        _working,
+        err,
+        telemetry_store,
+        user_errors,
+    )
     from .errors import InputError
     from .store import DEFAULT_STORE
 
@@ -66,15 +74,7 @@ def register(app: typer.Typer) -> None:
     def check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_rate):
         """The same resolution of telemetry as `check`: files, else the store, else ga.toml."""
         from .api import run_check
-        from .ledger import holds_telemetry
 
-        store_path = store or DEFAULT_STORE
-        use_store = not telemetry and (store is not None or holds_telemetry(store_path))
-        if not telemetry and not use_store and not (cfg and cfg.telemetry.paths):
-            raise InputError(
-                "no telemetry: pass --telemetry PATH, ingest into a store "
-                "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
-            )
         if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
             raise InputError(
                 f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1"
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
             run = run_check(
                 config=cfg,
                 telemetry=telemetry,
-                store=store_path if use_store else None,
+                store=telemetry_store(telemetry, store, cfg),
                 fmt=fmt,
                 as_of=_date(as_of, "--as-of"),
                 connector=connector,

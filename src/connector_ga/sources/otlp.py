@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from ..config import FieldsSection
 from ..errors import InputError
+from ..schema import CANONICAL_COLUMNS
 
 NAME = "otlp"
 SERVER, CLIENT = 2, 3
@@ -27,18 +28,9 @@ ROUTE_KEYS = ("http.route",)
 DEFAULT_CONNECTION_KEY = "connection.id"
 DEFAULT_USER_KEY = "enduser.id"
 BATCH = 50_000
+# The canonical columns a span carries (fault, cloud and weight keep their defaults).
 COLUMNS = (
-    "time",
-    "status",
-    "connector",
-    "operation",
-    "connection_id",
-    "user_id",
-    "backend_status",
-    "error_source",
-    "error_reason",
-    "latency_ms",
-    "request_id",
+    *(c for c in CANONICAL_COLUMNS if c not in ("fault", "cloud", "weight")),
     "_line",
 )
 SCHEMA = pa.schema([(name, pa.int64() if name == "_line" else pa.string()) for name in COLUMNS])
