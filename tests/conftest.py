@@ -11,22 +11,7 @@ from pathlib import Path
 
 import pytest
 
-COLUMNS = (
-    "time",
-    "status",
-    "connector",
-    "operation",
-    "connection_id",
-    "user_id",
-    "backend_status",
-    "error_source",
-    "error_reason",
-    "fault",
-    "latency_ms",
-    "cloud",
-    "request_id",
-    "weight",
-)
+from connector_ga.schema import CANONICAL_COLUMNS as COLUMNS  # noqa: E402
 
 
 def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | None = None) -> Path:

@@ -196,12 +196,8 @@ def test_svg_ids_are_unique_across_charts(report):
     assert len(ids) == len(set(ids))
 
 
-def test_rendering_is_deterministic_and_fast(bug_run, report):
-    import time
-
-    started = time.perf_counter()
+def test_rendering_is_deterministic(bug_run, report):
     again = html_report.render(bug_run[1])
-    assert time.perf_counter() - started < 10
     assert again == report  # same Result, same bytes: the evidence hash relies on it
 
 

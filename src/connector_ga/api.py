@@ -106,12 +106,10 @@ def run_check(
         )
 
     if selection and wanted and metrics[wanted].first_day is None:
-        found = sorted(n for n, m in metrics.items() if m.first_day is not None)
         others = _connectors_in(data)
         raise InputError(
             f"telemetry holds no request for connector '{wanted}'"
             + (f" (it holds: {', '.join(others)})" if others else "")
-            + ("" if found else "")
         )
     if not all_connectors and not wanted and len(metrics) > 1:
         raise InputError(

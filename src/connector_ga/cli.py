@@ -289,7 +289,7 @@ def ingest(
             console=err,
             disable=not err.is_terminal,
         ) as bar:
-            task = bar.add_task("ingesting", total=len(files_of(files)), rate="")
+            task = bar.add_task("ingesting", total=None, rate="")
 
             def advance(entry) -> None:
                 nonlocal done_rows
@@ -303,6 +303,7 @@ def ingest(
                 fields=cfg.telemetry.fields if cfg else None,
                 default_connector=cfg.connector.id if cfg else None,
                 progress=advance,
+                found_files=lambda total: bar.update(task, total=total),
             )
     elapsed = time.perf_counter() - started
     for entry in report.files:
@@ -318,12 +319,6 @@ def ingest(
     err.print(
         f"stored {report.inserted:,} requests in {store} ({total / max(elapsed, 1e-9):,.0f} rows/s)"
     )
-
-
-def files_of(patterns: list[str]) -> list:
-    from .sources.files import discover
-
-    return discover(patterns)
 
 
 @store_app.command("info")

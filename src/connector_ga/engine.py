@@ -49,27 +49,22 @@ _spark: BaseBackend | None = None  # one Spark session per process: start-up cos
 
 
 def connect(
-    database: str | None = None,
     *,
-    read_only: bool = False,
     engine: str = "duckdb",
     master: str | None = None,
     remote: str | None = None,
 ) -> BaseBackend:
     """A connection whose session time zone is UTC.
 
-    `duckdb` (default): embedded, in memory or on a database file. `spark`: a PySpark
+    `duckdb` (default): embedded, in memory (a store file is attached to it). `spark`: a PySpark
     session, reused for the whole process: `remote` (or SPARK_REMOTE) for Spark Connect,
     else `master` (or SPARK_MASTER, default local[2]).
     """
     if engine == "spark":
-        if database is not None:
-            raise InputError("--engine spark reads telemetry files; a store needs DuckDB")
         return _connect_spark(master, remote)
     if engine != "duckdb":
         raise InputError(f"--engine {engine}: expected one of {', '.join(ENGINES)}")
-    kwargs = {"read_only": True} if read_only else {}
-    con = ibis.duckdb.connect(database or ":memory:", **kwargs)
+    con = ibis.duckdb.connect(":memory:")
     con.raw_sql("SET TimeZone = 'UTC'")
     return con
 

@@ -21,6 +21,7 @@ from ibis.backends import BaseBackend
 from . import engine
 from .config import FieldsSection
 from .errors import InputError
+from .metrics.compute import first_of_each_request, input_quality
 from .metrics.model import RejectSample
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
@@ -174,9 +175,15 @@ class Store:
         default_connector: str | None = None,
         base_dir: Path | None = None,
         progress: Callable[[FileReport], None] | None = None,
+        found_files: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files in one transaction; a file whose content is already stored is skipped."""
+        """Ingest files in one transaction; a file whose content is already stored is skipped.
+
+        `found_files` hears how many files the patterns matched; `progress`, each one done.
+        """
         found = discover(patterns, base_dir)
+        if found_files:
+            found_files(len(found))
         known = set(self.table("files").hash.execute())
         report = IngestReport()
         engine.begin(self.con)
@@ -203,17 +210,12 @@ class Store:
             self.con, [path], fmt, default_connector=default_connector, fields=fields
         )
         t = data.table
-        counts = t.aggregate(rows=t.count(), rejected=t._reject.notnull().cast("int64").sum())
-        row = counts.execute().iloc[0]
-        entry.rows, entry.rejected = int(row["rows"]), int(row["rejected"] or 0)
+        quality = input_quality(data)  # one scan: rows, rejects, repeated request_ids
+        entry.rows, entry.rejected = quality.rows, quality.rejected_rows
         entry.accepted = entry.rows - entry.rejected
         valid = t.filter(t._reject.isnull())
-        ids = valid.aggregate(n=valid.request_id.count(), d=valid.request_id.nunique()).execute()
-        if int(ids["n"].iloc[0]) != int(ids["d"].iloc[0]):
-            # A request_id repeated inside the file counts once too: keep its first row.
-            rank = ibis.row_number().over(group_by=valid.request_id, order_by=valid.time)
-            valid = valid.mutate(_rank=rank)
-            valid = valid.filter(valid.request_id.isnull() | (valid._rank == 0)).drop("_rank")
+        if quality.duplicate_rows:  # repeated inside the file: stored once too
+            valid = first_of_each_request(valid)
         stored = self.table("requests")
         ids = stored.filter(stored.request_id.notnull()).select("request_id").distinct()
         fresh = valid.filter(valid.request_id.isnull() | ~valid.request_id.isin(ids.request_id))

@@ -109,6 +109,15 @@ def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSa
 # ---- the request table -----------------------------------------------------------------
 
 
+def first_of_each_request(t: ibis.Table) -> ibis.Table:
+    """A repeated request_id counts once: keep its earliest row (rows without an id stay)."""
+    rank = ibis.row_number().over(
+        group_by=t.request_id, order_by=[t.time, t.status, t.fault, t.backend_status]
+    )
+    t = t.mutate(_rank=rank)
+    return t.filter(t.request_id.isnull() | (t._rank == 0)).drop("_rank")
+
+
 def valid_requests(
     telemetry: Telemetry,
     policy: Policy,
@@ -126,12 +135,7 @@ def valid_requests(
     if connectors:
         t = t.filter(t.connector.isin(list(connectors)))
     if quality.duplicate_rows:
-        # A repeated request_id counts once: keep its earliest row.
-        rank = ibis.row_number().over(
-            group_by=t.request_id, order_by=[t.time, t.status, t.fault, t.backend_status]
-        )
-        t = t.mutate(_rank=rank)
-        t = t.filter(t.request_id.isnull() | (t._rank == 0)).drop("_rank")
+        t = first_of_each_request(t)
     t = attribute(t, policy.attribution.unattributed_5xx)
     return t.mutate(day=t.time.date())
 
