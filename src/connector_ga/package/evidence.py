@@ -7,7 +7,10 @@ Evidence, each a line a person can check against the files:
 - a `-preview`/`beta` API version in an operation path or a parameter default;
 - a placeholder host that a `dynamichosturl` / `routerequesttoendpoint` policy replaces:
   then the policy's URL template is what counts (expanded over the connection parameter's
-  allowed values when it has them);
+  allowed values when it has them); a template whose scheme and host are all run-time
+  expressions (`@connectionParameters('url')`: the user types the whole URL) leaves no
+  host to judge, while the literal labels of one like `https://{tenant}.example-dev.com`
+  are still judged;
 - plain `http`.
 """
 
@@ -16,7 +19,6 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from .loader import PROPERTIES, SCRIPT, SWAGGER, Package
 from .operations import operations
@@ -34,7 +36,10 @@ API_VERSION = re.compile(
     r"^(?:v?\d+(?:\.\d+)*|\d{4}-\d{2}-\d{2})[-._]?(?:preview|beta|alpha)(?:[-._]?\d+)?$",
     re.IGNORECASE,
 )
-_EXPRESSION = re.compile(r"@(\w+)\('([^']*)'\)")
+# `@connectionParameters('x')` or `@{connectionParameters('x')}`: a value the template takes.
+_EXPRESSION = re.compile(r"@(\w+)\('([^']*)'\)|@\{(\w+)\('([^']*)'\)\}")
+# Any run-time part of a template: `@f('a', 'b')`, `@{…}`, or a `{name}` placeholder.
+_RUNTIME = re.compile(r"@\{[^}]*\}|@\w+\((?:[^()']|'[^']*')*\)|\{[^}]*\}")
 MAX_EXPANSIONS = 32
 
 
@@ -195,26 +200,99 @@ def expand_template(package: Package, template: str) -> list[str]:
     """The URLs a template can become: `@connectionParameters('x')` over x's allowed values.
 
     Expressions with no known values (a query parameter, a free-text connection parameter)
-    stay as they are.
+    stay as they are written.
     """
+    matches = list(_EXPRESSION.finditer(template))
     choices: list[list[str]] = []
-    for kind, name in _EXPRESSION.findall(template):
+    for match in matches:
+        kind, name = match.group(1) or match.group(3), match.group(2) or match.group(4)
         values = _allowed_values(package, name) if kind == "connectionParameters" else None
-        choices.append(values or [f"@{kind}('{name}')"])
-    if not choices:
+        choices.append(values or [match.group()])
+    if not matches:
         return [template]
-    parts = _EXPRESSION.split(template)  # text, kind, name, text, kind, name, …, text
     urls = []
     for combination in itertools.islice(itertools.product(*choices), MAX_EXPANSIONS):
-        text = parts[0]
-        for i, value in enumerate(combination):
-            text += value + parts[3 * i + 3]
-        urls.append(text)
+        text, end = "", 0
+        for match, value in zip(matches, combination, strict=True):
+            text += template[end : match.start()] + value
+            end = match.end()
+        urls.append(text + template[end:])
     return urls
 
 
 def _is_dynamic(host: str) -> bool:
     return "@" in host or "{" in host
+
+
+def _masked(template: str) -> str:
+    """`template` with every run-time part blanked out (same length), so a '/' or '://'
+    inside an expression is not taken for the template's own."""
+    return _RUNTIME.sub(lambda m: "\0" * len(m.group()), template)
+
+
+def _sets_url(template: str) -> bool:
+    """Whether a policy template is a URL (it sets the host), not a path on the same host.
+
+    A template that starts with a run-time expression gets its scheme and host from it.
+    """
+    masked = _masked(template)
+    return "://" in masked or masked.startswith("\0")
+
+
+def _url_parts(url: str) -> tuple[str, str, str]:
+    """(scheme, host, path) of a URL template; scheme is '' when an expression supplies it."""
+    masked = _masked(url)
+    if "://" in masked:
+        scheme, start = url[: masked.index("://")], masked.index("://") + 3
+    else:
+        scheme, start = "", 0
+
+    def first(chars: str, after: int) -> int:
+        return next((i for i in range(after, len(masked)) if masked[i] in chars), len(masked))
+
+    host_end = first("/?#", start)
+    return scheme, url[start:host_end], url[host_end : first("?#", host_end)]
+
+
+def _run_time_host_clues(host: str, scheme: str, where: str, at: str) -> list[Clue]:
+    """A host made at run time: judged on its literal labels, if it keeps any."""
+    bare = _masked(host).split(":", 1)[0].rstrip(".")  # the port is not a label
+    labels = [label for label in re.sub("\0+", ".", bare).split(".") if label]
+    if not labels:
+        if scheme:
+            text = f"host {host}{where} is chosen at run time: the package cannot show it"
+        else:
+            names = re.findall(r"connectionParameters\('([^']*)'", host)
+            source = (
+                "connection parameter " + ", ".join(repr(n) for n in names)
+                if names
+                else f"the run-time value {host}"
+            )
+            text = f"{source} supplies the whole URL{where}: the package cannot show the backend"
+        return [Clue("dynamic-host", text, PROPERTIES, at)]
+    clues = [
+        Clue(
+            "dynamic-host",
+            f"host {host}{where} is chosen at run time: the package cannot show it",
+            PROPERTIES,
+            at,
+        )
+    ]
+    if not bare.endswith("\0"):
+        labels = labels[:-1]  # the host ends in literal text: its last label is the TLD
+    for label in labels:
+        word = non_production_word(label)
+        if word:
+            clues.append(
+                Clue(
+                    "host",
+                    f"host {host}{where}: label '{label}' names a {word} environment",
+                    PROPERTIES,
+                    at,
+                    non_production=True,
+                )
+            )
+    return clues
 
 
 def backend_evidence(package: Package) -> BackendEvidence:
@@ -231,7 +309,7 @@ def backend_evidence(package: Package) -> BackendEvidence:
     hosts: list[str] = []
 
     policies = host_policies(package)
-    url_policies = [p for p in policies if "://" in p.url]
+    url_policies = [p for p in policies if _sets_url(p.url)]
     everywhere = any(p.operations is None for p in url_policies)
     covered = {name for p in url_policies for name in p.operations or []}
     uses_swagger_host = not everywhere and (
@@ -266,44 +344,21 @@ def backend_evidence(package: Package) -> BackendEvidence:
 
     for policy in policies:
         where = f" ({policy.template_id} policy '{policy.title}')"
+        sets_url = _sets_url(policy.url)
         for url in expand_template(package, policy.url):
-            if "://" not in url:  # routerequesttoendpoint to a new path on the same host
+            if not sets_url:  # routerequesttoendpoint to a new path on the same host
                 clues += _segment_clues(url, "policy path", PROPERTIES, policy.at, False)
                 continue
-            parts = urlsplit(url)
-            if parts.scheme.lower() == "http":
+            scheme, policy_host, path = _url_parts(url)
+            if scheme.lower() == "http":
                 clues.append(Clue("scheme", f"{url}{where} uses plain http", PROPERTIES, policy.at))
-            policy_host = parts.netloc or url.split("://", 1)[1].split("/", 1)[0]
             if policy_host not in hosts:
                 hosts.append(policy_host)
             if _is_dynamic(policy_host):
-                clues.append(
-                    Clue(
-                        "dynamic-host",
-                        f"host {policy_host}{where} is chosen at run time: the package "
-                        "cannot show it",
-                        PROPERTIES,
-                        policy.at,
-                    )
-                )
-                # The fixed labels around the run-time part can still name an environment.
-                static = re.sub(r"@\w+\('[^']*'\)|\{[^}]*\}", ".", policy_host)
-                for label in filter(None, static.split(".")):
-                    word = non_production_word(label)
-                    if word:
-                        clues.append(
-                            Clue(
-                                "host",
-                                f"host {policy_host}{where}: label '{label}' names a {word} "
-                                "environment",
-                                PROPERTIES,
-                                policy.at,
-                                non_production=True,
-                            )
-                        )
+                clues += _run_time_host_clues(policy_host, scheme, where, policy.at)
             else:
                 clues += _host_clues(policy_host, where, PROPERTIES, policy.at)
-            clues += _segment_clues(parts.path, "policy URL path", PROPERTIES, policy.at, True)
+            clues += _segment_clues(path, "policy URL path", PROPERTIES, policy.at, True)
 
     seen_segments: set[str] = set()
     for op in ops:
