@@ -1,5 +1,5 @@
-"""`connector-ga promote` and `connector-ga clouds`: thin commands over `promote.promote`
-and `clouds.clouds_from_config`."""
+"""`connector-ga promote` and `connector-ga clouds`: thin commands over
+`package.promote.promote` and `package.clouds.clouds_from_config`."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
+from .common import err, user_errors
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
-def promote_command(
+@user_errors
+def promote(
     package: Annotated[
         Path, typer.Argument(help="The connector package folder (apiDefinition.swagger.json).")
     ],
@@ -33,10 +35,10 @@ def promote_command(
     ] = False,
 ) -> None:
     """Write the GA edition of a package (status Production, no "(Preview)") and print its diff."""
-    from ..cli import err
-    from .promote import GA_DIFF, promote
+    from ..package.promote import GA_DIFF
+    from ..package.promote import promote as promote_package
 
-    result = promote(package, out, force=force, overwrite=overwrite)
+    result = promote_package(package, out, force=force, overwrite=overwrite)
     sys.stdout.write(result.diff)
     sys.stdout.flush()
     for line in result.skipped:
@@ -62,7 +64,8 @@ def _load_config(config: Path | None):
     raise InputError("no ga.toml here: pass --config FILE (its [clouds] names the endpoints)")
 
 
-def clouds_command(
+@user_errors
+def clouds(
     package: Annotated[
         Path | None,
         typer.Argument(help="The connector package folder (default: package in ga.toml)."),
@@ -83,8 +86,7 @@ def clouds_command(
 
     Exit 1 when an endpoint has an error, 2 on bad input.
     """
-    from ..cli import err
-    from .clouds import clouds_from_config
+    from ..package.clouds import clouds_from_config
 
     result = clouds_from_config(_load_config(config), package, out, overwrite=overwrite)
     console = Console(highlight=False)
@@ -118,11 +120,3 @@ def clouds_command(
     elif not any(edition.path for edition in result.editions):
         err.print("no edition written: every cloud's endpoint has an error")
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `promote` and `clouds` to the CLI, with its one-line user errors."""
-    from ..cli import user_errors  # cli imports this module at its end, after user_errors
-
-    app.command("promote")(user_errors(promote_command))
-    app.command("clouds")(user_errors(clouds_command))

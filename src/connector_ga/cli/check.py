@@ -1,0 +1,124 @@
+"""`connector-ga check`: judge a connector (or a fleet) and write the outputs asked for."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import InputError
+from .common import (
+    EXIT_NOT_READY,
+    EXIT_READY,
+    AsOfOpt,
+    ConfigOpt,
+    PolicyOpt,
+    RejectOpt,
+    TelemetryOpt,
+    check_reject_rate,
+    err,
+    load_config_here,
+    parse_date,
+    telemetry_store,
+    user_errors,
+    working,
+)
+
+
+@user_errors
+def check(
+    telemetry: TelemetryOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
+    ] = None,
+    as_of: AsOfOpt = None,
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="The connector to judge in fleet telemetry.")
+    ] = None,
+    all_connectors: Annotated[
+        bool, typer.Option("--all", help="One verdict per connector in the telemetry.")
+    ] = False,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON result to FILE, or - for stdout.")
+    ] = None,
+    policy: PolicyOpt = None,
+    max_reject_rate: RejectOpt = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 0 only for the verdict 'ready'.")
+    ] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Store to read when no --telemetry is given."),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the self-contained HTML evidence report to FILE."),
+    ] = None,
+    markdown: Annotated[
+        str | None,
+        typer.Option("--markdown", help="Write the Markdown summary for CI to FILE, or -."),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="duckdb (embedded) or spark (PySpark; SPARK_REMOTE for Connect)."
+        ),
+    ] = "duckdb",
+) -> None:
+    """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
+    from ..api import run_check
+    from ..outputs import json_result, terminal
+
+    check_reject_rate(max_reject_rate)
+    if json_out == "-" and markdown == "-":
+        raise InputError("--json - and --markdown -: only one of them can go to stdout")
+    cfg = load_config_here(config)
+    with working("reading telemetry and computing metrics"):
+        run = run_check(
+            config=cfg,
+            telemetry=telemetry,
+            store=telemetry_store(telemetry, store, cfg),
+            fmt=fmt,
+            as_of=parse_date(as_of, "--as-of"),
+            connector=connector,
+            all_connectors=all_connectors,
+            policy=policy,
+            max_reject_rate=max_reject_rate,
+            engine=engine,
+        )
+    to_stdout = json_out == "-" or markdown == "-"
+    console = err if to_stdout else Console(highlight=False)
+    if all_connectors:
+        terminal.render_fleet(run.results, console)
+        payload = json_result.dumps(run.results)
+    else:
+        terminal.render(run.results[0], console)
+        payload = json_result.dumps(run.results[0])
+    if json_out == "-":
+        sys.stdout.write(payload)
+    elif json_out:
+        json_result.write_atomic(json_out, payload)
+    write_summaries(run.results, report, markdown)
+    ok = [r.verdict == "ready" if strict else r.ready for r in run.results]
+    raise typer.Exit(EXIT_READY if all(ok) else EXIT_NOT_READY)
+
+
+def write_summaries(results: list, report: Path | None, markdown: str | None) -> None:
+    """The HTML report and the Markdown summary; a fleet gets one file of each."""
+    from ..outputs import html_report
+    from ..outputs import markdown as markdown_summary
+    from ..outputs.json_result import write_atomic
+
+    if report is not None:
+        with working("rendering the HTML report"):
+            write_atomic(report, html_report.render(results))
+        err.print(f"wrote the HTML report to {report}")
+    if markdown == "-":
+        sys.stdout.write(markdown_summary.render(results))
+    elif markdown:
+        write_atomic(markdown, markdown_summary.render(results))

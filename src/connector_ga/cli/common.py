@@ -1,0 +1,109 @@
+"""What every command shares: the error console, exit codes, one-line user errors, the
+spinner, option types and the small parsers. No command module is imported from here."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import InputError
+from ..store import DEFAULT_STORE
+
+err = Console(stderr=True, highlight=False)
+
+EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
+
+
+def user_errors(command):
+    """Turn a user's mistake into one clear line on stderr and exit code 2, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            for line in exc.details:
+                err.print(f"  {line}", markup=False)
+            err.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: nothing was written")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def working(message: str):
+    """A spinner on stderr while the engine works, only when a person is watching."""
+    if err.is_terminal:
+        return err.status(message)
+    return contextlib.nullcontext()
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r}: expected a date such as 2026-11-20") from None
+
+
+def load_config_here(config: Path | None):
+    """ga.toml: the one given, else ./ga.toml when present, else None."""
+    from ..config import load_config
+
+    if config is not None:
+        return load_config(config)
+    return load_config("ga.toml") if Path("ga.toml").is_file() else None
+
+
+def check_reject_rate(max_reject_rate: float | None) -> None:
+    if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
+        raise InputError(f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1")
+
+
+def telemetry_store(telemetry, store: Path | None, cfg) -> Path | None:
+    """The store `check` reads: none when files are given; the named one; the default one
+    when it holds telemetry (it may exist only for the request ledger). Without any of
+    them, ga.toml must name telemetry paths."""
+    from ..ledger import holds_telemetry
+
+    if telemetry:
+        return None
+    store_path = store or DEFAULT_STORE
+    if store is not None or holds_telemetry(store_path):
+        return store_path
+    if not (cfg and cfg.telemetry.paths):
+        raise InputError(
+            "no telemetry: pass --telemetry PATH, ingest into a store "
+            "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
+        )
+    return None
+
+
+# ---- option types shared by several commands ------------------------------------------
+
+TelemetryOpt = Annotated[
+    list[str] | None,
+    typer.Option("--telemetry", "-t", help="Telemetry files, globs or folders (repeatable)."),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml if present).")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Evaluation date D (default: latest request).")
+]
+PolicyOpt = Annotated[
+    str | None, typer.Option("--policy", help="A policy TOML file (default power-platform-ga).")
+]
+RejectOpt = Annotated[
+    float | None,
+    typer.Option("--max-reject-rate", help="Stop when more than this share of rows is bad."),
+]

@@ -1,0 +1,137 @@
+"""`connector-ga ingest` and `connector-ga store info|prune`: the embedded store."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..store import DEFAULT_STORE
+from .common import err, load_config_here, parse_date, user_errors
+
+store_app = typer.Typer(help="The embedded store: what it holds, and retention.")
+
+StoreFileOpt = Annotated[Path, typer.Option("--store", help="The store file.")]
+
+
+@user_errors
+def ingest(
+    files: Annotated[list[str], typer.Argument(help="Telemetry files, globs or folders.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights, otlp.")
+    ] = "auto",
+    store: StoreFileOpt = DEFAULT_STORE,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml).")
+    ] = None,
+) -> None:
+    """Ingest telemetry into the store, in one transaction; ids are pseudonymised first."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..store import Store
+
+    cfg = load_config_here(config)
+    with Store.open(store, create=True) as opened:
+        started = time.perf_counter()
+        done_rows = 0
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("ingesting", total=None, rate="")
+
+            def advance(entry) -> None:
+                nonlocal done_rows
+                done_rows += entry.rows
+                rate = done_rows / max(time.perf_counter() - started, 1e-9)
+                bar.update(task, advance=1, rate=f"{rate:,.0f} rows/s")
+
+            report = opened.ingest(
+                files,
+                fmt,
+                fields=cfg.telemetry.fields if cfg else None,
+                default_connector=cfg.connector.id if cfg else None,
+                progress=advance,
+                found_files=lambda total: bar.update(task, total=total),
+            )
+    elapsed = time.perf_counter() - started
+    for entry in report.files:
+        if entry.skipped:
+            err.print(f"{entry.path}: already ingested (same content), nothing changed")
+        else:
+            err.print(
+                f"{entry.path}: {entry.rows:,} rows, {entry.accepted - entry.duplicates:,} "
+                f"stored, {entry.duplicates:,} already stored (request_id), "
+                f"{entry.rejected:,} rejected"
+            )
+    total = sum(e.rows for e in report.files)
+    err.print(
+        f"stored {report.inserted:,} requests in {store} ({total / max(elapsed, 1e-9):,.0f} rows/s)"
+    )
+
+
+@store_app.command("info")
+@user_errors
+def store_info(
+    store: StoreFileOpt = DEFAULT_STORE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Connectors, date range, rows and rejects, per ingested file."""
+    import json
+
+    from rich.table import Table
+
+    from ..store import Store
+
+    with Store.open(store) as opened:
+        info = opened.info()
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"{info['store']}: {info['rows']:,} requests, {info['rejects']:,} rejected rows, "
+        f"schema v{info['schema_version']}"
+    )
+    connectors = Table("connector", "requests", "first", "last", title="connectors")
+    for c in info["connectors"]:
+        connectors.add_row(c["connector"], f"{c['rows']:,}", c["first"], c["last"])
+    console.print(connectors)
+    files = Table(
+        "file", "hash", "format", "ingested", "rows", "stored", "dupes", "rejected", title="files"
+    )
+    for f in info["files"]:
+        files.add_row(
+            f["path"],
+            f["hash"],
+            f["format"],
+            f["ingested_at"],
+            f"{f['rows']:,}",
+            f"{f['accepted'] - f['duplicates']:,}",
+            f"{f['duplicates']:,}",
+            f"{f['rejected']:,}",
+        )
+    console.print(files)
+
+
+@store_app.command("prune")
+@user_errors
+def store_prune(
+    keep_days: Annotated[int, typer.Option("--keep-days", help="Keep this many days.")],
+    store: StoreFileOpt = DEFAULT_STORE,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Today (default: UTC).")] = None,
+) -> None:
+    """Delete stored requests older than N days, in one transaction."""
+    from ..store import Store
+
+    with Store.open(store, write=True) as opened:
+        deleted = opened.prune(keep_days, parse_date(as_of, "--as-of"))
+    err.print(f"deleted {deleted:,} requests older than {keep_days} days from {store}")
