@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from . import check, editions, init, lint, request, simulate, store
+from .. import __version__
+from . import check, common, editions, init, lint, request, simulate, store
 
 app = typer.Typer(
     name="connector-ga",
@@ -13,6 +16,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"connector-ga {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show the traceback of an unexpected error (CONNECTOR_GA_DEBUG=1)."
+        ),
+    ] = False,
+) -> None:
+    """Prove from evidence whether a Power Platform connector may move from preview to GA."""
+    if debug:
+        common.debug = True
+
 
 app.command()(check.check)
 app.command()(simulate.simulate)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import InputError
 from ..store import DEFAULT_STORE
@@ -19,9 +22,16 @@ err = Console(stderr=True, highlight=False)
 
 EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
 
+# `--debug` (or CONNECTOR_GA_DEBUG=1): an unexpected error shows its traceback.
+debug = bool(os.environ.get("CONNECTOR_GA_DEBUG"))
+
 
 def user_errors(command):
-    """Turn a user's mistake into one clear line on stderr and exit code 2, never a traceback."""
+    """Turn a user's mistake into one clear line on stderr and exit code 2, never a traceback.
+
+    Anything unexpected is one line and exit code 2 too (a CI gate must not read a crash as
+    "not ready"); `--debug` shows its traceback.
+    """
 
     @wraps(command)
     def wrapper(*args, **kwargs):
@@ -30,11 +40,24 @@ def user_errors(command):
         except InputError as exc:
             for line in exc.details:
                 err.print(f"  {line}", markup=False)
-            err.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
             raise typer.Exit(EXIT_INPUT) from None
         except KeyboardInterrupt:
             err.print("interrupted: nothing was written")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own way out
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            lines = str(exc).strip().splitlines()
+            what = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+            err.print(
+                f"[bold red]error:[/] unexpected {escape(what)} (a bug in connector-ga: please "
+                "report it; --debug shows the traceback)",
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INPUT) from None
 
     return wrapper
 
@@ -90,20 +113,55 @@ def telemetry_store(telemetry, store: Path | None, cfg) -> Path | None:
 
 # ---- option types shared by several commands ------------------------------------------
 
+_TYPE_WORDS = {"str": "TEXT", "path": "PATH", "int": "INTEGER", "float": "NUMBER"}
+
+
+def _type_in_words(param, ctx) -> str | None:
+    """`--help` shows what an option takes in words (FILE…, TEXT), never `<list[str]>`;
+    a flag takes nothing. An explicit metavar wins."""
+    if isinstance(param, typer.core.TyperOption) and param.is_flag:
+        return None
+    if param.metavar:
+        return param.metavar
+    label = param.display_type(ctx).strip("<>")
+    many = label.startswith("list[")
+    label = label.removeprefix("list[").removesuffix("]")
+    word = _TYPE_WORDS.get(label.lower(), label.upper())
+    return word + ("…" if many else "")
+
+
+typer.core.TyperOption.display_type_rich = _type_in_words
+typer.core.TyperArgument.display_type_rich = _type_in_words
+
+
 TelemetryOpt = Annotated[
     list[str] | None,
-    typer.Option("--telemetry", "-t", help="Telemetry files, globs or folders (repeatable)."),
+    typer.Option(
+        "--telemetry",
+        "-t",
+        metavar="FILE…",
+        help="Telemetry files, globs or folders (repeatable).",
+    ),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml if present).")
+    Path | None,
+    typer.Option("--config", "-c", metavar="FILE", help="ga.toml (default: ./ga.toml if present)."),
 ]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Evaluation date D (default: latest request).")
+    str | None,
+    typer.Option("--as-of", metavar="DATE", help="Evaluation date D (default: latest request)."),
 ]
 PolicyOpt = Annotated[
-    str | None, typer.Option("--policy", help="A policy TOML file (default power-platform-ga).")
+    str | None,
+    typer.Option(
+        "--policy", metavar="FILE", help="A policy TOML file (default power-platform-ga)."
+    ),
 ]
 RejectOpt = Annotated[
     float | None,
-    typer.Option("--max-reject-rate", help="Stop when more than this share of rows is bad."),
+    typer.Option(
+        "--max-reject-rate",
+        metavar="SHARE",
+        help="Stop when more than this share of rows is bad.",
+    ),
 ]

@@ -1,0 +1,125 @@
+"""The command line's shape: `--version`, help in words, one line (exit 2) for anything
+unexpected, and the layout that keeps command modules apart from the library."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import connector_ga
+from connector_ga.cli import app, common
+
+SRC = Path(connector_ga.__file__).parent
+PYPROJECT = SRC.parent.parent / "pyproject.toml"
+runner = CliRunner()
+
+
+def test_version_prints_the_project_version():
+    version = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"connector-ga {version}"
+
+
+def _commands() -> list[list[str]]:
+    """Every command and sub-command, as the words a user types."""
+    found = []
+    for info in app.registered_commands:
+        found.append([info.name or info.callback.__name__])
+    for group in app.registered_groups:
+        found.append([group.name])
+        for info in group.typer_instance.registered_commands:
+            found.append([group.name, info.name or info.callback.__name__])
+    return found
+
+
+@pytest.mark.parametrize("words", _commands(), ids=lambda w: " ".join(w))
+def test_help_says_what_an_option_takes_in_words(words):
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    # Typer's raw type labels: <list[str]>, <str>, <path>, <bool>, <int>, <float>.
+    assert not re.search(r"<(list\[)?(str|path|Path|bool|int|float)\]?>", result.output)
+
+
+def test_telemetry_option_reads_as_files_and_flags_take_nothing():
+    result = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "160"})
+    telemetry = next(line for line in result.output.splitlines() if "--telemetry" in line)
+    assert "FILE…" in telemetry
+    strict = next(line for line in result.output.splitlines() if "--strict" in line)
+    # "│ --strict   Exit 0 only …": no word between the flag and its help.
+    assert re.search(r"--strict\s+Exit 0", strict), strict
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("the engine fell over\nsecond line of detail")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_2(monkeypatch, tmp_path):
+    import connector_ga.api
+
+    monkeypatch.setattr(connector_ga.api, "run_check", _boom)
+    telemetry = tmp_path / "t.csv"
+    telemetry.write_text("time,status\n2026-11-20T10:00:00Z,200\n")
+    result = runner.invoke(app, ["check", "-t", str(telemetry)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "unexpected RuntimeError: the engine fell over" in lines[0]
+    assert "--debug" in lines[0]
+
+
+def test_debug_lets_the_traceback_through(monkeypatch, tmp_path):
+    import connector_ga.api
+
+    monkeypatch.setattr(connector_ga.api, "run_check", _boom)
+    monkeypatch.setattr(common, "debug", False)
+    telemetry = tmp_path / "t.csv"
+    telemetry.write_text("time,status\n2026-11-20T10:00:00Z,200\n")
+    result = runner.invoke(app, ["--debug", "check", "-t", str(telemetry)])
+    assert isinstance(result.exception, RuntimeError)
+    assert str(result.exception).startswith("the engine fell over")
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules a file imports, as absolute names within connector_ga where relative."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(("connector_ga", *path.relative_to(SRC).parent.parts))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+                names.add(module)
+                names.update(f"{module}.{alias.name}" for alias in node.names)
+            else:
+                names.add(node.module or "")
+    return names
+
+
+def test_the_shared_cli_module_imports_no_command_module():
+    commands = {
+        f"connector_ga.cli.{p.stem}"
+        for p in (SRC / "cli").glob("*.py")
+        if p.stem not in ("common", "__init__", "__main__")
+    }
+    assert not _imports(SRC / "cli" / "common.py") & commands
+
+
+def test_the_library_is_free_of_typer():
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if "cli" not in path.relative_to(SRC).parts[:1]
+        and any(name == "typer" or name.startswith("typer.") for name in _imports(path))
+    ]
+    assert offenders == []
