@@ -1,4 +1,5 @@
-"""Loading a package: BOM, JSON errors with line and column, Swagger version, positions, $refs."""
+"""Loading a package: BOM, JSON and UTF-8 errors with line and column, Swagger version,
+positions, $refs."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import json
 
 import pytest
 from package_builders import properties, swagger, write_package
+from rich.console import Console
 
+from connector_ga.config import load_config
 from connector_ga.errors import InputError
 from connector_ga.package.lint import lint_package
 from connector_ga.package.loader import PROPERTIES, SWAGGER, load_package
+from connector_ga.package.output import render_text, to_json, to_sarif
 from connector_ga.package.positions import PositionMap
+from connector_ga.package.promote import promote
 
 
 def rules(report) -> list[tuple[str, str, int | None, int | None]]:
@@ -41,8 +46,69 @@ def test_not_json_is_one_error_with_line_and_column(tmp_path):
 
 def test_not_utf8_is_an_error_not_a_traceback(tmp_path):
     report = lint_package(write_package(tmp_path / "p", raw_swagger=b'{"swagger": "2.0\xff"}'))
-    assert rules(report) == [("FileNotReadable", "error", None, None)]
+    # '{"swagger": "2.0' is 16 characters: the byte 0xff is column 17 of line 1.
+    assert rules(report) == [("FileNotReadable", "error", 1, 17)]
     assert "not UTF-8" in report.findings[0].message
+
+
+# Line 3 is '  "info": {"title": "Café ø"}' with é in UTF-8 (2 bytes, 1 character) and ø in
+# Latin-1 (the one byte 0xf8). Before 0xf8 on line 3: 2 spaces, '"info":' (7), a space,
+# '{' (1), '"title":' (8), a space, '"' (1), 'Café' (4 characters), a space: 26 characters,
+# so 0xf8 is line 3, column 27 (column 28 if é were counted as its two bytes).
+NOT_UTF8 = b'{\n  "swagger": "2.0",\n  "info": {"title": "Caf\xc3\xa9 \xf8"}\n}\n'
+
+
+def test_not_utf8_is_located_by_line_and_column(tmp_path):
+    report = lint_package(write_package(tmp_path / "p", raw_swagger=NOT_UTF8))
+    assert rules(report) == [("FileNotReadable", "error", 3, 27)]
+    assert report.findings[0].message == (
+        "apiDefinition.swagger.json is not UTF-8 text: byte 0xf8, invalid start byte "
+        "(line 3, column 27)"
+    )
+
+
+def test_not_utf8_after_a_byte_order_mark_counts_from_the_text(tmp_path):
+    # The BOM is not a character of line 1: '{"a": "' is 7 characters, 0xe9 is column 8.
+    raw = b'\xef\xbb\xbf{"a": "\xe9"}'
+    package = load_package(write_package(tmp_path / "p", raw_swagger=raw))
+    problem = package.problems[0]
+    assert (problem.rule, problem.line, problem.column) == ("FileNotReadable", 1, 8)
+    assert "byte 0xe9" in problem.message
+
+
+def test_not_utf8_location_in_every_lint_output(tmp_path):
+    folder = write_package(tmp_path / "p", raw_swagger=NOT_UTF8)
+    report = lint_package(folder)
+    console = Console(width=300, record=True)
+    render_text([report], console)
+    assert f"{folder / SWAGGER}:3:27  FileNotReadable" in console.export_text()
+    finding = json.loads(to_json([report], as_list=False))["findings"][0]
+    assert (finding["line"], finding["column"]) == (3, 27)
+    sarif = json.loads(to_sarif([report]))["runs"][0]["results"][0]
+    region = sarif["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 3, "startColumn": 27}
+
+
+def test_not_utf8_stops_promote_with_one_located_line(tmp_path):
+    folder = write_package(tmp_path / "p", raw_swagger=NOT_UTF8)
+    with pytest.raises(InputError) as caught:
+        promote(folder, tmp_path / "ga", force=True)
+    assert caught.value.message == (
+        f"{folder / SWAGGER}:3:27: not UTF-8 text (byte 0xf8, invalid start byte)"
+    )
+    assert not (tmp_path / "ga").exists()
+
+
+def test_a_ga_toml_that_is_not_utf8_is_located(tmp_path):
+    # Line 2 is 'title = "Caf' then 0xe9 (é in Latin-1) before '"': 'title = "Caf' is 12
+    # characters, so line 2, column 13; 0xe9 starts a 3-byte sequence that '"' breaks.
+    path = tmp_path / "ga.toml"
+    path.write_bytes(b'[connector]\ntitle = "Caf\xe9"\n')
+    with pytest.raises(InputError) as caught:
+        load_config(path)
+    assert caught.value.message == (
+        f"{path}:2:13: not UTF-8 text (byte 0xe9, invalid continuation byte)"
+    )
 
 
 def test_openapi_3_is_not_swagger_2(tmp_path):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
+from .package.positions import NotUtf8, decode_utf8
 
 CLOUDS = ("public", "gcc", "gcc-high", "dod", "azure-government", "mooncake")
 TELEMETRY_FORMATS = ("auto", "csv", "jsonl", "parquet", "apim", "appinsights", "otlp")
@@ -134,10 +135,12 @@ def load_config(path: str | Path) -> GaConfig:
     """Read and validate ga.toml; raise InputError naming the file, key and expectation."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = decode_utf8(path.read_bytes())  # a UTF-8 byte order mark is accepted
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except NotUtf8 as exc:
+        raise InputError(exc.located(str(path))) from None
+    except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     try:
         data = tomllib.loads(text)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from .positions import NotUtf8, decode_utf8
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _INDENT = re.compile(r"[ \t]*")
@@ -166,9 +167,9 @@ class JsonText:
         self.name = name
         self.bom = raw.startswith(codecs.BOM_UTF8)
         try:
-            self.text = raw[len(codecs.BOM_UTF8) :].decode("utf-8") if self.bom else raw.decode()
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            self.text = decode_utf8(raw)
+        except NotUtf8 as exc:
+            raise InputError(exc.located(name)) from None
         try:
             self.root = parse(self.text)
         except json.JSONDecodeError as exc:

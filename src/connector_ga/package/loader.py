@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import InputError
 from .findings import Finding, Severity
-from .positions import PositionMap, split
+from .positions import NotUtf8, PositionMap, decode_utf8, split
 
 SWAGGER = "apiDefinition.swagger.json"
 PROPERTIES = "apiProperties.json"
@@ -128,18 +128,19 @@ def _read_json(package: Package, name: str) -> None:
         )
         return
     try:
-        text = raw.decode("utf-8-sig")  # a UTF-8 byte order mark is accepted
-    except UnicodeDecodeError as exc:
+        text = decode_utf8(raw)  # a UTF-8 byte order mark is accepted
+    except NotUtf8 as exc:
         package.problems.append(
             Finding(
                 "FileNotReadable",
                 "error",
                 name,
                 "",
-                None,
-                None,
-                f"{name} is not UTF-8 text (byte {exc.start}: {exc.reason})",
-                "save the file as UTF-8",
+                exc.line,
+                exc.column,
+                f"{name} is not UTF-8 text: {exc.detail} (line {exc.line}, column {exc.column})",
+                "save the file as UTF-8 (the byte at that line and column is in another "
+                "encoding, such as Windows-1252)",
             )
         )
         return
