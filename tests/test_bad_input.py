@@ -359,3 +359,61 @@ def test_rejects_below_the_limit_are_reported_and_the_check_goes_on(outcomes, na
     # Rejected rows are not counted as requests: rows - rejected, weight 1 each.
     assert result["metrics"]["requests"] == rows - rejected
     assert re.search(r"rejected\s+" + str(rejected) + r"\b", run.stderr)
+
+
+# --- malformed files: the whole message, one line ---------------------------------------------
+# name -> (args, files, the one line on stderr). Columns are 1-based and counted by hand.
+_ROW = json.dumps(good_row(0))
+_OTLP = (Path(__file__).parent / "data" / "sources" / "otlp_collector.jsonl").read_text("utf-8")
+_OTLP_LINE = _OTLP.splitlines()[0]
+MALFORMED: dict[str, tuple[list[str], dict, str]] = {
+    # Line 3 opens 5,000 arrays: the 129th '[' (column 129) is one level too deep.
+    "deep-jsonl-unclosed": (
+        ["check", "-t", "t.jsonl"],
+        {"t.jsonl": f"{_ROW}\n{_ROW}\n" + "[" * 5000 + "\n"},
+        "error: t.jsonl:3: not valid JSON: nested deeper than 128 levels (column 129)",
+    ),
+    # The same depth closed again: valid JSON, still too deep for the reader.
+    "deep-jsonl-closed": (
+        ["check", "-t", "t.jsonl"],
+        {"t.jsonl": f"{_ROW}\n" + "[" * 5000 + "]" * 5000 + f"\n{_ROW}\n"},
+        "error: t.jsonl:2: not valid JSON: nested deeper than 128 levels (column 129)",
+    ),
+    # 200 levels (Python would parse it; the engine refuses past 128) inside a row's key "x":
+    # '{"x": ' is 6 characters, so the object is level 1 and the 128th '[' is column 134.
+    "deep-jsonl-value": (
+        ["check", "-t", "t.jsonl"],
+        {"t.jsonl": f"{_ROW}\n" + '{"x": ' + "[" * 200 + "]" * 200 + "}\n"},
+        "error: t.jsonl:2: not valid JSON: nested deeper than 128 levels (column 134)",
+    ),
+    # A JSON array whose third line holds the deep value: line 3, the array is level 1 and
+    # the line's 128th '[' (column 128) is level 129.
+    "deep-json-array": (
+        ["check", "-t", "t.json"],
+        {"t.json": f"[\n{_ROW},\n" + "[" * 5000 + "]" * 5000 + "\n]\n"},
+        "error: t.json:3: not valid JSON: nested deeper than 128 levels (column 128)",
+    ),
+    # OTLP/JSON is parsed in Python: line 2 is '{"resourceSpans": ' (18 characters, level 1)
+    # then 5,000 '[': the 128th, at column 18 + 128 = 146, is level 129.
+    "deep-otlp-line": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": f"{_OTLP_LINE}\n" + '{"resourceSpans": ' + "[" * 5000 + "]" * 5000 + "}\n"},
+        "error: o.jsonl:2: not valid OTLP/JSON: nested deeper than 128 levels (column 146)",
+    ),
+    # A whole-file OTLP document on one line, 300 levels deep (Python parses it): refused too.
+    "deep-otlp-document": (
+        ["check", "-t", "o.json"],
+        {"o.json": '{"resourceSpans": ' + "[" * 300 + "]" * 300 + "}"},
+        "error: o.json:1: not valid OTLP/JSON: nested deeper than 128 levels (column 146)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_file_is_one_line_and_exit_2(tmp_path, monkeypatch, name):
+    args, files, message = MALFORMED[name]
+    folder = _prepare(tmp_path / name, files)
+    code, stdout, stderr = _in_process(args, folder, monkeypatch)
+    assert "Traceback" not in stderr + stdout
+    assert (code, stderr.strip()) == (2, message)
+    assert stdout.strip() == ""

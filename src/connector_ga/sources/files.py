@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import glob
+import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +24,14 @@ CONTAINERS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+
+# DuckDB's JSON reader refuses documents nested deeper; Python's parser recurses once per
+# level and would exhaust its stack on a deep one (a line of 5,000 '[').
+MAX_DEPTH = 128
+_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"(())")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 
 
 def display_name(path: str) -> str:
@@ -113,14 +123,47 @@ def read_checked(
         raise InputError(f"{names}: cannot be read as {label}: {first_line(exc)}") from None
 
 
+def too_deep(text: str, limit: int = MAX_DEPTH) -> int | None:
+    """The offset of the bracket that opens level `limit + 1` of a JSON text, if one does."""
+    # Quick bound: the brackets alone, innermost pairs dropped once per level.
+    brackets = text.encode("utf-8", "surrogatepass").translate(_OPEN_CLOSE, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return None
+        brackets = brackets.replace(b"()", b"")
+    if not brackets:
+        return None
+    depth = 0
+    for token in _TOKENS.finditer(text):  # exact, brackets inside strings skipped
+        if token[0] in "[{":
+            depth += 1
+            if depth > limit:
+                return token.start()
+        elif token[0] in "]}":
+            depth -= 1
+    return None
+
+
+def loads(text: str):
+    """json.loads, except that a document nested deeper than MAX_DEPTH is a JSONDecodeError
+    at the bracket that goes too deep, never a RecursionError."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value, deep = None, too_deep(text) or 0
+    else:
+        deep = too_deep(text)
+    if deep is not None:
+        raise json.JSONDecodeError(f"nested deeper than {MAX_DEPTH} levels", text, deep)
+    return value
+
+
 def json_problem(path: str) -> tuple[int, str] | None:
     """Where a JSON file (one document, or one per line) first fails to parse."""
-    import json
-
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
         text = handle.read()
     try:
-        json.loads(text)
+        loads(text)
         return None
     except json.JSONDecodeError as whole:
         if text.lstrip().startswith("["):
@@ -129,7 +172,7 @@ def json_problem(path: str) -> tuple[int, str] | None:
         if not line.strip():
             continue
         try:
-            json.loads(line)
+            loads(line)
         except json.JSONDecodeError as exc:
             return number, f"{exc.msg} (column {exc.colno})"
     return None

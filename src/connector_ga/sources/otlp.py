@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from ..config import FieldsSection
 from ..errors import InputError
 from ..schema import CANONICAL_COLUMNS
+from .files import loads
 
 NAME = "otlp"
 SERVER, CLIENT = 2, 3
@@ -84,7 +85,7 @@ def _documents(path: str, display: str) -> Iterator[tuple[int, dict]]:
     text = Path(path).read_text(encoding="utf-8-sig")
     stripped = text.lstrip()
     try:
-        document = json.loads(stripped)
+        document = loads(stripped)
         yield 1, document
         return
     except json.JSONDecodeError as whole:
@@ -96,7 +97,7 @@ def _documents(path: str, display: str) -> Iterator[tuple[int, dict]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"{display}:{number}: not valid OTLP/JSON: {exc.msg} (column {exc.colno})"
