@@ -360,3 +360,119 @@ def test_cli_clouds_without_ga_toml_is_exit_2(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["clouds", str(tmp_path)])
     assert result.exit_code == 2 and "no ga.toml here" in result.stderr
+
+
+# --- the command, --format json (connector-ga/clouds/v1) ----------------------------------
+
+
+def clouds_json(*args) -> tuple[int, dict, str]:
+    result = CliRunner().invoke(app, ["clouds", *map(str, args), "--format", "json"])
+    return result.exit_code, json.loads(result.stdout), result.stderr  # stdout: only JSON
+
+
+def test_cli_clouds_json_reports_every_cloud(tmp_path, monkeypatch):
+    write_package(tmp_path / "pkg", CLOUD_SWAGGER, CLOUD_PROPERTIES)
+    (tmp_path / "ga.toml").write_text(
+        '[connector]\npackage = "pkg"\n[clouds]\nmooncake = "https://api.contoso.cn"\n'
+        'dod = "http://10.0.0.1"\ngcc-high = "https://api.contoso.us"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    code, report, _ = clouds_json("--out", "editions")
+    assert code == 1  # dod's endpoint has errors, as in text
+    assert report["schema"] == "connector-ga/clouds/v1"
+    assert report["package"] == str(tmp_path / "pkg")
+    assert report["out"] == "editions"
+    assert report["ok"] is False
+    # The clouds in DESIGN.md's order, whatever ga.toml's.
+    gcc_high, dod, mooncake = report["editions"]
+    assert [e["cloud"] for e in report["editions"]] == ["gcc-high", "dod", "mooncake"]
+    templates = "/properties/policyTemplateInstances"
+    oauth = (
+        "/properties/connectionParameters/token/oAuthSettings/customParameters/"
+        "authorizationUrl/value"
+    )
+    for edition, host in ((gcc_high, "api.contoso.us"), (mooncake, "api.contoso.cn")):
+        cloud = edition["cloud"]
+        assert edition["ok"] is True and (edition["errors"], edition["warnings"]) == (0, 0)
+        assert edition["path"] == f"editions/{cloud}"
+        assert edition["diff_file"] == f"editions/{cloud}/{cloud}-edition.diff"
+        # By hand from CLOUD_SWAGGER / CLOUD_PROPERTIES: host (swagger line 4), the
+        # dynamichosturl urlTemplate (line 20) and the bare host in a header (line 36).
+        assert [
+            (c["file"], c["pointer"], c["line"], c["from"], c["to"]) for c in edition["changes"]
+        ] == [
+            (SWAGGER, "/host", 4, "api.contoso.com", host),
+            (
+                PROPERTIES,
+                f"{templates}/0/parameters/x-ms-apimTemplateParameter.urlTemplate",
+                20,
+                "https://api.contoso.com/v1",
+                f"https://{host}/v1",
+            ),
+            (
+                PROPERTIES,
+                f"{templates}/2/parameters/x-ms-apimTemplateParameter.value",
+                36,
+                "api.contoso.com",
+                host,
+            ),
+        ]
+        # The OAuth URL on line 9 is reported, not replaced. Its string starts at column 43:
+        # 12 spaces, "authorizationUrl" (18), `: {` (3), "value" (7), `: ` (2), then the quote.
+        [remains] = edition["findings"]
+        assert remains["rule"] == "PublicHostRemains" and remains["severity"] == "info"
+        assert (remains["file"], remains["pointer"], remains["line"], remains["column"]) == (
+            PROPERTIES,
+            oauth,
+            9,
+            43,
+        )
+        assert remains["message"].startswith(f"{cloud}: ") and remains["fix"]
+        assert edition["diff"] == (tmp_path / edition["diff_file"]).read_text()
+    # http and an IP address: two errors at ga.toml's [clouds] dod, no edition.
+    assert dod["endpoint"] == "http://10.0.0.1"
+    assert dod["ok"] is False and (dod["errors"], dod["warnings"]) == (2, 0)
+    assert dod["path"] is None and dod["diff_file"] is None
+    assert dod["changes"] == [] and dod["diff"] == ""
+    assert [
+        (f["rule"], f["severity"], f["file"], f["pointer"], f["line"]) for f in dod["findings"]
+    ] == [
+        ("CloudEndpointNotHttps", "error", "ga.toml", "/clouds/dod", None),
+        ("CloudEndpointIpAddress", "error", "ga.toml", "/clouds/dod", None),
+    ]
+
+
+def test_cli_clouds_json_without_out_writes_nothing(tmp_path):
+    # Babybots (CRLF): its host on line 13 becomes the gcc-high host; nothing else to say.
+    ga_toml = tmp_path / "ga.toml"
+    ga_toml.write_text('[clouds]\ngcc-high = "https://babybots.azurewebsites.us"\n')
+    code, report, err = clouds_json(DATA / "Babybots", "--config", ga_toml)
+    assert code == 0
+    assert report["ok"] is True and report["out"] is None
+    [edition] = report["editions"]
+    assert edition["path"] is None and edition["diff_file"] is None
+    assert edition["findings"] == []
+    assert edition["changes"] == [
+        {
+            "file": SWAGGER,
+            "pointer": "/host",
+            "line": 13,
+            "from": "bb-fa-mpconnector-dev.azurewebsites.net",
+            "to": "babybots.azurewebsites.us",
+            "reason": "host",
+        }
+    ]
+    assert "no edition written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ga.toml"]
+
+
+def test_cli_clouds_unknown_format_is_exit_2_before_any_work(tmp_path, monkeypatch):
+    write_package(tmp_path / "pkg", CLOUD_SWAGGER)
+    (tmp_path / "ga.toml").write_text(
+        '[connector]\npackage = "pkg"\n[clouds]\ngcc = "https://api.contoso.us"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["clouds", "--out", "editions", "--format", "yaml"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == "error: --format 'yaml': expected one of text, json"
+    assert not (tmp_path / "editions").exists()

@@ -447,3 +447,112 @@ def test_cli_refusal_is_one_line_and_exit_2(tmp_path, monkeypatch):
         app, ["promote", str(source), "--out", str(tmp_path / "ga"), "--force"]
     )
     assert forced.exit_code == 0 and "despite 1 lint error" in forced.stderr
+
+
+# --- the command, --format json (connector-ga/promote/v1) ---------------------------------
+
+
+def promote_json(*args) -> tuple[int, dict | None, str, str]:
+    result = CliRunner().invoke(app, ["promote", *map(str, args), "--format", "json"])
+    payload = json.loads(result.stdout) if result.exit_code == 0 else None  # stdout: only JSON
+    return result.exit_code, payload, result.stdout, result.stderr
+
+
+@pytest.mark.usefixtures("no_lint")
+def test_cli_json_lists_every_change_of_a_preview_package(tmp_path):
+    source = write_package(tmp_path / "pkg", PREVIEW_SWAGGER)
+    code, report, _, err = promote_json(source, "--out", tmp_path / "ga")
+    assert code == 0
+    assert report["schema"] == "connector-ga/promote/v1"
+    assert report["package"] == str(source)
+    assert report["out"] == str(tmp_path / "ga")
+    assert report["changed"] is True
+    # By hand from PREVIEW_SWAGGER: the title (line 4) and ListTasks's summary (line 18)
+    # lose "(Preview)", the connector status (line 8) and ListTasks's status (line 20)
+    # become Production: 4 changes, 2 of them "(Preview)" dropped. ListTasksV1 is
+    # deprecated: skipped. CreateTask is already Production.
+    pointer = "/paths/~1tasks/get"
+    assert report["changes"] == [
+        {
+            "file": SWAGGER,
+            "pointer": "/info/title",
+            "line": 4,
+            "from": "Contoso T\u00e2ches (Preview)",
+            "to": "Contoso T\u00e2ches",
+            "reason": "connector title",
+        },
+        {
+            "file": SWAGGER,
+            "pointer": "/info/x-ms-api-annotation/status",
+            "line": 8,
+            "from": "Preview",
+            "to": "Production",
+            "reason": "connector status",
+        },
+        {
+            "file": SWAGGER,
+            "pointer": f"{pointer}/summary",
+            "line": 18,
+            "from": "List tasks (Preview)",
+            "to": "List tasks",
+            "reason": "operation summary",
+        },
+        {
+            "file": SWAGGER,
+            "pointer": f"{pointer}/x-ms-api-annotation/status",
+            "line": 20,
+            "from": "Preview",
+            "to": "Production",
+            "reason": "operation status",
+        },
+    ]
+    assert sum("(Preview)" in change["from"] for change in report["changes"]) == 2
+    assert report["skipped"] == ["GET /v1/tasks: deprecated, left as it is"]
+    assert report["lint_errors"] == []
+    assert report["diff_file"] == str(tmp_path / "ga" / GA_DIFF)
+    assert report["diff"] == (tmp_path / "ga" / GA_DIFF).read_text(encoding="utf-8")
+    # Messages go to stderr, never into the JSON on stdout.
+    assert "wrote" in err and "left as it is: GET /v1/tasks" in err
+
+
+def test_cli_json_of_an_added_status_has_null_from(tmp_path):
+    # XC-Gate: the title on line 5 loses "(Preview)"; it has no connector status, so
+    # {"status": "Production"} is added before "contact" (line 6 of the original).
+    code, report, _, _ = promote_json(DATA / "XC-Gate", "--out", tmp_path / "ga")
+    assert code == 0
+    assert [(c["pointer"], c["line"], c["from"], c["to"]) for c in report["changes"]] == [
+        ("/info/title", 5, "XC-Gate (Preview)", "XC-Gate"),
+        ("/info/x-ms-api-annotation", 6, None, {"status": "Production"}),
+    ]
+
+
+def test_cli_json_forced_past_the_lint_lists_its_errors(tmp_path):
+    # Azure Communication Services Email: status already Production, its two "(Preview)"
+    # summaries are deprecated operations; the lint errs on its -preview API version.
+    source = DATA / "Azure-Communication-Services-Email"
+    code, report, _, err = promote_json(source, "--out", tmp_path / "ga", "--force")
+    assert code == 0
+    assert report["changed"] is False and report["changes"] == [] and report["diff"] == ""
+    assert report["skipped"] == [
+        "POST /emails:send: deprecated, left as it is",
+        "GET /emails/{messageId}/status: deprecated, left as it is",
+    ]
+    rules = {(f["rule"], f["severity"]) for f in report["lint_errors"]}
+    assert ("ProductionStatusOnBetaService", "error") in rules
+    assert {"file", "pointer", "line", "column", "message", "fix"} <= set(report["lint_errors"][0])
+    assert "despite" in err
+
+
+def test_cli_json_unknown_format_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    result = CliRunner().invoke(
+        app, ["promote", str(DATA / "Almabase"), "--out", str(tmp_path / "ga"), "--format", "xml"]
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == "error: --format 'xml': expected one of text, json"
+    assert not (tmp_path / "ga").exists()
+
+
+def test_cli_json_refusal_leaves_stdout_empty(tmp_path):
+    code, _, out, err = promote_json(DATA / "Babybots", "--out", tmp_path / "ga")
+    assert code == 2 and out == ""  # the lint's errors refuse it, as in text
+    assert "BackendNotProduction" in err

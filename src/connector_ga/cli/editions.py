@@ -1,11 +1,14 @@
 """`connector-ga promote` and `connector-ga clouds`: thin commands over
-`package.promote.promote` and `package.clouds.clouds_from_config`."""
+`package.promote.promote` and `package.clouds.clouds_from_config`.
+
+`--format json` prints only the JSON on stdout (connector-ga/promote/v1,
+connector-ga/clouds/v1, built in `package.output`); messages stay on stderr."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +18,20 @@ from rich.table import Table
 from ..errors import InputError
 from .common import err, user_errors
 
+if TYPE_CHECKING:
+    from ..package.clouds import CloudsResult
+
 EXIT_OK, EXIT_FINDINGS = 0, 1
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+FORMATS = ("text", "json")
+
+FormatOpt = Annotated[str, typer.Option("--format", help="text (for people) or json.")]
+
+
+def _check_format(fmt: str) -> None:
+    """Before any work: an unknown format must not leave an edition written."""
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 
 @user_errors
@@ -33,13 +48,20 @@ def promote(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
     ] = False,
+    fmt: FormatOpt = "text",
 ) -> None:
     """Write the GA edition of a package (status Production, no "(Preview)") and print its diff."""
     from ..package.promote import GA_DIFF
     from ..package.promote import promote as promote_package
 
+    _check_format(fmt)
     result = promote_package(package, out, force=force, overwrite=overwrite)
-    sys.stdout.write(result.diff)
+    if fmt == "json":
+        from ..package.output import dumps, promote_json
+
+        sys.stdout.write(dumps(promote_json(result)))
+    else:
+        sys.stdout.write(result.diff)
     sys.stdout.flush()
     for line in result.skipped:
         err.print(f"left as it is: {line}", markup=False)
@@ -80,7 +102,10 @@ def clouds(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
     ] = False,
-    show_diff: Annotated[bool, typer.Option("--diff", help="Print each cloud's diff.")] = False,
+    show_diff: Annotated[
+        bool, typer.Option("--diff", help="Print each cloud's diff (in the JSON with json).")
+    ] = False,
+    fmt: FormatOpt = "text",
 ) -> None:
     """Check the other-cloud endpoints of ga.toml and write a package edition per cloud.
 
@@ -88,7 +113,23 @@ def clouds(
     """
     from ..package.clouds import clouds_from_config
 
+    _check_format(fmt)
     result = clouds_from_config(_load_config(config), package, out, overwrite=overwrite)
+    if fmt == "json":
+        from ..package.output import clouds_json, dumps
+
+        sys.stdout.write(dumps(clouds_json(result)))
+    else:
+        _print_clouds(result, out is not None, show_diff)
+    if out is None:
+        err.print("no edition written: pass --out DIR to write one per cloud")
+    elif not any(edition.path for edition in result.editions):
+        err.print("no edition written: every cloud's endpoint has an error")
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+def _print_clouds(result: CloudsResult, written: bool, show_diff: bool) -> None:
+    """The table of clouds, then each finding and (with --diff) each diff, on stdout."""
     console = Console(highlight=False)
     table = Table(title=f"clouds of {result.package}", title_justify="left")
     for column in ("cloud", "endpoint", "checks", "changes", "edition"):
@@ -101,9 +142,9 @@ def clouds(
             if errors
             else (f"[yellow]{warnings} warning(s)[/]" if warnings else "[green]ok[/]")
         )
-        written = str(edition.path) if edition.path else ("—" if out is None else "not written")
+        where = str(edition.path) if edition.path else ("not written" if written else "—")
         changes = str(len(edition.changes)) if edition.ok else "—"
-        table.add_row(edition.cloud, edition.endpoint, checks, changes, written)
+        table.add_row(edition.cloud, edition.endpoint, checks, changes, where)
     console.print(table)
     for edition in result.editions:
         for finding in edition.findings:
@@ -115,8 +156,3 @@ def clouds(
         if show_diff and edition.diff:
             sys.stdout.write(edition.diff)
             sys.stdout.flush()
-    if out is None:
-        err.print("no edition written: pass --out DIR to write one per cloud")
-    elif not any(edition.path for edition in result.editions):
-        err.print("no edition written: every cloud's endpoint has an error")
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)

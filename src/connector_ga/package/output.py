@@ -1,4 +1,5 @@
-"""Render lint reports: text for people, JSON (connector-ga/lint/v1) and SARIF 2.1.0."""
+"""Render lint reports: text for people, JSON (connector-ga/lint/v1) and SARIF 2.1.0; and
+the JSON of `promote` (connector-ga/promote/v1) and `clouds` (connector-ga/clouds/v1)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from rich.markup import escape
 
 from .. import __version__
 from .catalog import MICROSOFT, RULES
+from .clouds import CloudEdition, CloudsResult
+from .editions import Change
 from .findings import SEVERITIES, Finding, count
 from .lint import LintReport, NotAPackage
+from .promote import GA_DIFF, PromoteResult
 
+PROMOTE_SCHEMA = "connector-ga/promote/v1"
+CLOUDS_SCHEMA = "connector-ga/clouds/v1"
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
@@ -82,8 +88,72 @@ def render_text(results: list[LintReport | NotAPackage], console: Console) -> No
 def to_json(results: list[LintReport | NotAPackage], as_list: bool) -> str:
     """One object per package (connector-ga/lint/v1); a list when several were asked for."""
     objects = [r.to_json() for r in results if isinstance(r, LintReport)]
-    payload = objects if as_list or len(objects) != 1 else objects[0]
+    return dumps(objects if as_list or len(objects) != 1 else objects[0])
+
+
+def dumps(payload: dict | list) -> str:
+    """The JSON text a command prints: indented, UTF-8 as is, one newline at the end."""
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _path(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
+def change_json(change: Change) -> dict:
+    """One edited value; `from` is null when the value was added (e.g. a status)."""
+    return {
+        "file": change.file,
+        "pointer": change.pointer,
+        "line": change.line,
+        "from": change.before,
+        "to": change.after,
+        "reason": change.reason,
+    }
+
+
+def promote_json(result: PromoteResult) -> dict:
+    """`promote` as connector-ga/promote/v1. `out` and `diff_file` are null for a dry run;
+    `lint_errors` holds the lint errors promoted past with --force (empty otherwise)."""
+    return {
+        "schema": PROMOTE_SCHEMA,
+        "package": str(result.package),
+        "out": _path(result.out_dir),
+        "changed": result.changed,
+        "changes": [change_json(change) for change in result.changes],
+        "skipped": list(result.skipped),
+        "lint_errors": [finding.to_json() for finding in result.lint_errors],
+        "diff_file": _path(result.out_dir / GA_DIFF if result.out_dir is not None else None),
+        "diff": result.diff,
+    }
+
+
+def cloud_edition_json(edition: CloudEdition) -> dict:
+    """One cloud: `path` and `diff_file` are null when its edition was not written (an
+    error, or no --out); `changes` is empty when the endpoint has an error."""
+    return {
+        "cloud": edition.cloud,
+        "endpoint": edition.endpoint,
+        "ok": edition.ok,
+        "errors": count(edition.findings, "error"),
+        "warnings": count(edition.findings, "warning"),
+        "path": _path(edition.path),
+        "diff_file": _path(edition.path / edition.diff_name if edition.path else None),
+        "changes": [change_json(change) for change in edition.changes],
+        "findings": [finding.to_json() for finding in edition.findings],
+        "diff": edition.diff,
+    }
+
+
+def clouds_json(result: CloudsResult) -> dict:
+    """`clouds` as connector-ga/clouds/v1: `ok` is false when any endpoint has an error."""
+    return {
+        "schema": CLOUDS_SCHEMA,
+        "package": str(result.package),
+        "out": _path(result.out_dir),
+        "ok": result.ok,
+        "editions": [cloud_edition_json(edition) for edition in result.editions],
+    }
 
 
 def _uri(path: Path) -> str:
