@@ -480,6 +480,9 @@ def wau_rows() -> list[dict]:
     for monday in ("2026-11-02", "2026-11-09", "2026-11-16"):
         # From Tuesday: the first telemetry day is 2026-11-03.
         rows += weekly_users("late", monday, 600, first_weekday=1)
+    for monday, users in (("2026-11-02", 600), ("2026-11-09", 499), ("2026-11-16", 600)):
+        # Also from Tuesday 2026-11-03, with a fully observed week under 500.
+        rows += weekly_users("late-short", monday, users, first_weekday=1)
     return rows
 
 
@@ -565,6 +568,19 @@ def test_wau_week_before_first_telemetry_day_is_insufficient(wau_sunday):
         ("2026-W47", day("2026-11-16"), 600, False),
     ]
     assert r.criterion("weekly-active-users").status == "insufficient-data"
+
+
+def test_wau_fully_observed_week_under_500_fails_even_when_another_is_partial(wau_sunday):
+    r = wau_sunday["late-short"]
+    # W45 began 11-02, before the first day 11-03 (partial); W46 (11-09..11-15) is fully
+    # observed with 499 < 500 users: DESIGN.md says fail, whatever the other weeks.
+    assert weeks(r) == [
+        ("2026-W45", day("2026-11-02"), 600, True),
+        ("2026-W46", day("2026-11-09"), 499, False),
+        ("2026-W47", day("2026-11-16"), 600, False),
+    ]
+    c = r.criterion("weekly-active-users")
+    assert (c.status, c.value) == ("fail", 499)
 
 
 def test_wau_saturday_pushes_the_window_before_the_first_day(wau_saturday):
@@ -722,3 +738,45 @@ def test_preview_age_in_whole_calendar_months(csv_file, as_of, months, engine_na
     assert r.metrics.preview_since == dt.date(2026, 5, 20)
     assert r.metrics.preview_since_inferred is False
     assert r.metrics.preview_months == months
+
+
+# ---- fleet mode: one evaluation date for every connector -----------------------------
+
+
+def fleet_rows() -> list[dict]:
+    rows: list[dict] = []
+    for d in days("2026-11-18", "2026-11-20"):  # fresh: its last request on D itself
+        rows += req("fresh", 200, 10, time=f"{d}T12:00:00Z")
+    for d in days("2026-11-10", "2026-11-15"):  # stale: silent since 11-15
+        rows += req("stale", 200, 10, time=f"{d}T12:00:00Z")
+    rows += req("one-behind", 200, 10, time="2026-11-19T12:00:00Z")  # one day before D
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory, engine_name):
+    path = write_csv(tmp_path_factory.mktemp("fleet") / "t.csv", fleet_rows())
+    return {r.connector: r for r in check_fleet(str(path), engine=engine_name)}
+
+
+def test_fleet_judges_every_connector_as_of_the_latest_request_of_all(fleet):
+    # The latest request in the whole telemetry is on 2026-11-20: D for every connector,
+    # so the stale connector's window is [11-20 - 29, 11-20] = [10-22, 11-20] too.
+    assert {name: r.as_of for name, r in fleet.items()} == dict.fromkeys(
+        ("fresh", "stale", "one-behind"), D
+    )
+    window = fleet["stale"].metrics.window
+    assert (window["start"], window["end"]) == (day("2026-10-22"), D)
+    # Its own rows: 6 days x 10 requests, first telemetry day 11-10.
+    assert fleet["stale"].metrics.requests == 60
+    assert fleet["stale"].metrics.first_day == day("2026-11-10")
+
+
+def test_fleet_warns_about_a_connector_silent_for_more_than_a_day(fleet):
+    stale = fleet["stale"].data_quality
+    assert stale.stale_since == day("2026-11-15")  # 11-20 - 11-15 = 5 days > 1
+    assert any("2026-11-15" in w and "5 days before 2026-11-20" in w for w in stale.warnings)
+    # One day before D is not stale; D itself is not either.
+    assert fleet["one-behind"].data_quality.stale_since is None
+    assert fleet["fresh"].data_quality.stale_since is None
+    assert not any("stale" in w for w in fleet["fresh"].data_quality.warnings)

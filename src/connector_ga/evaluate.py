@@ -206,18 +206,24 @@ def _wau(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
     counts = ", ".join(f"{w.week}: {_n(w.users)}" for w in m.wau)
     lowest = min(w.users for w in m.wau)
     early = [w.week for w in m.wau if w.before_first_day]
-    if early:
+    # A fully observed week under the bar fails, whatever the others; only then does a
+    # week that began before the first telemetry day leave the criterion undecided.
+    short = [w.week for w in m.wau if not w.before_first_day and not rule.passes_value(w.users)]
+    rule_text = f"every week must be {rule.comparison} {rule.threshold:g}"
+    if short:
+        status = "fail"
+        detail = f"distinct users per ISO week: {counts} ({rule_text}: {', '.join(short)} not)"
+        if early:
+            detail += f"; {', '.join(early)} began before the first telemetry day ({m.first_day})"
+    elif early:
         status = "insufficient-data"
         detail = (
             f"{counts}; {', '.join(early)} began before the first telemetry day "
             f"({m.first_day}): three complete weeks of data are needed"
         )
     else:
-        status = "pass" if all(rule.passes_value(w.users) for w in m.wau) else "fail"
-        detail = (
-            f"distinct users per ISO week: {counts} (every week must be {rule.comparison} "
-            f"{rule.threshold:g})"
-        )
+        status = "pass"
+        detail = f"distinct users per ISO week: {counts} ({rule_text})"
     if m.weighted:
         detail += "; estimated from sampled data"
     return Criterion(
@@ -302,6 +308,13 @@ def _data_quality(m: ConnectorMetrics, quality: InputQuality, policy: Policy) ->
         )
     if quality.duplicate_rows:
         warnings.append(f"{_n(quality.duplicate_rows)} rows repeat a request_id and count once")
+    stale = m.last_day is not None and (m.as_of - m.last_day).days > 1
+    if stale:
+        warnings.append(
+            f"the last request of {m.connector} is on {m.last_day}, "
+            f"{(m.as_of - m.last_day).days} days before {m.as_of}, the date it is judged as of: "
+            "a stale or silent connector"
+        )
     if m.weighted:
         warnings.append(
             "sampled rows (weight > 1): counts are weighted; distinct users and connections "
@@ -318,6 +331,7 @@ def _data_quality(m: ConnectorMetrics, quality: InputQuality, policy: Policy) ->
         rejects_by_reason=quality.rejects_by_reason,
         rejects_by_file=quality.rejects_by_file,
         reject_samples=[str(s) for s in quality.samples],
+        stale_since=m.last_day if stale else None,
         warnings=warnings,
     )
 

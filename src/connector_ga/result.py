@@ -111,6 +111,8 @@ class DataQuality(BaseModel):
     rejects_by_reason: dict[str, int] = Field(default_factory=dict)
     rejects_by_file: dict[str, int] = Field(default_factory=dict)
     reject_samples: list[str] = Field(default_factory=list)
+    # The connector's last request, when it is more than a day before the date judged as of.
+    stale_since: dt.date | None = None
     warnings: list[str] = Field(default_factory=list)
 
 

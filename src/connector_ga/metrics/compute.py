@@ -207,9 +207,10 @@ def compute(
     mac_days = policy.window.mac_days
     results: dict[str, ConnectorMetrics] = {}
     windows: list[dict] = []
+    # Every connector is judged as of one D: the latest request in the whole telemetry.
+    d = as_of or max((_date(last) for last in spans["last"]), default=None)
     for row in spans.itertuples(index=False):
         first, last = _date(row.first), _date(row.last)
-        d = as_of or last
         start = d - dt.timedelta(days=window_days - 1)
         results[row.connector] = ConnectorMetrics(
             connector=row.connector,
