@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
+from itertools import pairwise
 
 import pytest
 from typer.testing import CliRunner
@@ -178,6 +180,78 @@ def test_charts_draw_the_thresholds(bug_run):
     assert "&gt;= 50" in svgs["mac"]
     assert "budget exhausted" in svgs["error-budget"]
     assert "stroke-dasharray" in svgs["availability"]
+
+
+# x-axis labels of the per-day charts: "Nov 03" at 11px is about 36px wide; no more than 8
+# on the 520px axis leaves each at least ~65px, so neighbours keep a gap of ~28px or more.
+DAY_LABEL = re.compile(
+    r'<text[^>]*transform="translate\(([-\d.]+),[-\d.]+\)"[^>]*opacity="([\d.]+)"[^>]*>'
+    r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d\d)</text>"
+)
+DAY_AXES = ("success-rate", "availability", "error-budget", "mac", "status-classes", "faults")
+
+
+def day_labels(svg: str) -> list[tuple[float, str, str]]:
+    """(x, opacity, text) of every date label in the SVG, hidden ones included: a label Vega
+    hides for overlapping (opacity 0) is still in the SVG, read aloud, found and copied."""
+    return [(float(x), opacity, text) for x, opacity, text in DAY_LABEL.findall(svg)]
+
+
+def assert_readable(labels: list[tuple[float, str, str]]) -> None:
+    assert len(labels) <= 8, [text for *_, text in labels]
+    assert all(opacity == "1" for _, opacity, _ in labels), "a label hidden for overlapping"
+    xs = [x for x, *_ in labels]
+    assert all(b - a >= 60 for a, b in pairwise(xs)), xs  # ≥ 60px apart, left to right
+
+
+def test_day_axes_label_every_seventh_day_at_30_days(bug_run):
+    from connector_ga.outputs.charts import render_charts
+
+    result = bug_run[1]
+    assert len(result.metrics.daily) == 30  # the reliability window [D-29, D]
+    svgs = {chart.id: chart.svg for chart in render_charts(result)}
+    d = result.as_of
+    # 30 days: a label every 1, 2 or 3 days would give 30, 15 or 10 (> 8); every 7 days,
+    # counted back from D, gives 5: D-28, D-21, D-14, D-7, D.
+    expected = [f"{d - dt.timedelta(days=n):%b %d}" for n in (28, 21, 14, 7, 0)]
+    for chart_id in DAY_AXES:
+        labels = day_labels(svgs[chart_id])
+        assert_readable(labels)
+        assert [text for *_, text in labels] == expected, chart_id
+
+
+def test_status_chart_labels_every_fourteenth_day_at_90_days():
+    from types import SimpleNamespace
+
+    from connector_ga.outputs.charts import status_chart, to_svg
+    from connector_ga.result import DayPoint
+
+    start = dt.date(2026, 1, 1)
+    daily = [
+        DayPoint(
+            date=start + dt.timedelta(days=n),
+            requests=100,
+            eligible=100,
+            successes=97,
+            faults={"client": 3},
+            status_classes={"2xx": 97, "4xx": 3},
+        )
+        for n in range(90)
+    ]
+    svg = to_svg(status_chart(SimpleNamespace(metrics=SimpleNamespace(daily=daily))), "s", "s")
+    # 1 Jan + 89 days = 31 Mar. Steps 1, 2, 3, 7 give 90, 45, 30, 13 labels (> 8); every
+    # 14 days gives 7, back from Mar 31: Mar 31, 17, 3, Feb 17, 3, Jan 20, 6.
+    labels = day_labels(svg)
+    assert_readable(labels)
+    assert [text for *_, text in labels] == [
+        "Jan 06",
+        "Jan 20",
+        "Feb 03",
+        "Feb 17",
+        "Mar 03",
+        "Mar 17",
+        "Mar 31",
+    ]
 
 
 def test_no_external_url(parsed, report):

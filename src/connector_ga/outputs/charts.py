@@ -7,7 +7,9 @@ display only (the criteria values come from the Result, never from here).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,13 +43,40 @@ class Chart:
     svg: str
 
 
-def _date_axis(field: str = "date", bars: bool = False) -> alt.X:
+# At most this many day labels on an axis: a "Nov 03" label at 11px is about 36px wide, so
+# 8 of them on the 520px axis leave each about 65px, a gap of at least ~28px.
+MAX_DAY_LABELS = 8
+# Label every Nth day: a day, two, three, then whole weeks (same weekday on every label).
+_DAY_STEPS = (1, 2, 3, 7, 14, 28, 56, 91, 182, 364)
+
+
+def day_ticks(days: Sequence[dt.date]) -> list[dt.date]:
+    """The days an axis labels: at most MAX_DAY_LABELS, evenly spaced, always the last day
+    (the evaluation date, the one a reader looks for), counted back from it."""
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    span = (last - first).days + 1
+    step = next((s for s in _DAY_STEPS if -(-span // s) <= MAX_DAY_LABELS), _DAY_STEPS[-1])
+    ticks = [last - dt.timedelta(days=n) for n in range(0, span, step)]
+    return sorted(ticks)
+
+
+def _date_axis(days: Sequence[dt.date], field: str = "date", bars: bool = False) -> alt.X:
+    """The x axis of every per-day chart: labels only on `day_ticks`, so none is drawn
+    over another (Vega's own overlap removal only hides them: they stay in the SVG)."""
     encoding = f"utcyearmonthdate({field}):T" if bars else f"{field}:T"
+    # A bar spans its whole day: its label sits under its middle (noon), a point's at 00:00.
+    hours = 12 if bars else 0
+    values = [
+        alt.DateTime(year=d.year, month=d.month, date=d.day, hours=hours, utc=True)
+        for d in day_ticks(days)
+    ]
     return alt.X(
         encoding,
         title=None,
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap=True),
+        axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap=True, values=values),
     )
 
 
@@ -93,7 +122,8 @@ def _daily_ratio_chart(
         scale=alt.Scale(domain=_ratio_domain(values, threshold), clamp=True),
         axis=alt.Axis(format=fmt),
     )
-    base = alt.Chart().encode(x=_date_axis(), y=y)
+    days = [dt.date.fromisoformat(p["date"]) for p in points]
+    base = alt.Chart().encode(x=_date_axis(days), y=y)
     return alt.layer(
         base.mark_line(color=color, strokeWidth=2),
         base.mark_point(color=color, filled=True, size=18),
@@ -153,7 +183,7 @@ def budget_chart(result: Result) -> alt.TopLevelMixin | None:
         alt.Chart()
         .mark_line(strokeWidth=2)
         .encode(
-            x=_date_axis(),
+            x=_date_axis([d.date for d in daily]),
             y=alt.Y("value:Q", title="connector faults left"),
             color=alt.Color(
                 "series:N",
@@ -209,7 +239,10 @@ def mac_chart(result: Result) -> alt.TopLevelMixin | None:
     layers = [
         alt.Chart()
         .mark_line(color=BLUE, strokeWidth=2)
-        .encode(x=_date_axis(), y=alt.Y("value:Q", title="connections (30-day lookback)"))
+        .encode(
+            x=_date_axis([p.date for p in series]),
+            y=alt.Y("value:Q", title="connections (30-day lookback)"),
+        )
     ]
     if c.threshold is not None:
         layers += _threshold_rule(float(c.threshold), f"{c.comparison} {c.threshold:g}")
@@ -218,11 +251,12 @@ def mac_chart(result: Result) -> alt.TopLevelMixin | None:
 
 def _stacked_daily(rows: list[dict], colors: dict[str, str], title: str) -> alt.Chart:
     present = [k for k in colors if any(r["kind"] == k for r in rows)]
+    days = {dt.date.fromisoformat(r["date"]) for r in rows}
     return (
         alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
-            x=_date_axis(bars=True),
+            x=_date_axis(sorted(days), bars=True),
             y=alt.Y("sum(count):Q", title=title, stack="zero"),
             color=alt.Color(
                 "kind:N",
