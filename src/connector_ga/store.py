@@ -26,6 +26,7 @@ from .metrics.model import RejectSample
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
 from .sources.files import discover
+from .waiting import StillHeld, lock_holder, retry_while_held
 
 SCHEMA_VERSION = 1
 DEFAULT_STORE = Path(".connector-ga") / "store.duckdb"
@@ -120,8 +121,16 @@ class Store:
     def _open_on(cls, con: BaseBackend, path: Path, create: bool, write: bool) -> Store:
         errors = engine.engine_errors()
         try:
-            engine.attach(con, str(path), ALIAS, read_only=not write)
+            retry_while_held(
+                lambda: engine.attach(con, str(path), ALIAS, read_only=not write),
+                lambda exc: lock_holder(str(exc)) if isinstance(exc, errors) else None,
+            )
             tables = engine.tables_of(con, ALIAS)
+        except StillHeld as busy:
+            raise InputError(
+                f"{path}: still held by {busy.holder} after waiting {busy.waited:.0f} s; "
+                "try again when it is done, or wait longer with --wait SECONDS"
+            ) from None
         except errors as exc:
             raise InputError(f"{path}: not a connector-ga store ({_first(exc)})") from None
         if "meta" not in tables:

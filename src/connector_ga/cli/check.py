@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from ..errors import InputError
+from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
     EXIT_NOT_READY,
     EXIT_READY,
@@ -18,17 +19,20 @@ from .common import (
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
+    WaitOpt,
     check_reject_rate,
     err,
     load_config_here,
     parse_date,
     telemetry_store,
     user_errors,
+    waits_for_store,
     working,
 )
 
 
 @user_errors
+@waits_for_store
 def check(
     telemetry: TelemetryOpt = None,
     config: ConfigOpt = None,
@@ -69,6 +73,7 @@ def check(
             "--engine", help="duckdb (embedded) or spark (PySpark; SPARK_REMOTE for Connect)."
         ),
     ] = "duckdb",
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
     from ..api import run_check

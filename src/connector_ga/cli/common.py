@@ -62,11 +62,76 @@ def user_errors(command):
     return wrapper
 
 
+class _Spinner:
+    """A spinner on stderr; the one showing is `_Spinner.active`, so a wait for the store
+    met inside it can say so in its place (Rich shows one live display at a time)."""
+
+    active: _Spinner | None = None
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.status = err.status(message)
+
+    def __enter__(self):
+        self.status.__enter__()
+        _Spinner.active = self
+        return self.status
+
+    def __exit__(self, *exc) -> None:
+        _Spinner.active = None
+        self.status.__exit__(*exc)
+
+
 def working(message: str):
     """A spinner on stderr while the engine works, only when a person is watching."""
     if err.is_terminal:
-        return err.status(message)
+        return _Spinner(message)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def store_waiting(seconds: float):
+    """Within the block, a store another process holds is waited for up to `seconds`: a
+    spinner names the holder (one line per holder when no one watches); past the limit,
+    opening it is one line naming the holder, exit 2."""
+    from ..waiting import waiting
+
+    if not seconds >= 0:
+        raise InputError(f"--wait {seconds:g}: expected a number of seconds ≥ 0")
+    told: set = set()
+    own = None
+
+    def on_wait(holder, waited: float) -> None:
+        nonlocal own
+        spinner = _Spinner.active
+        if holder is None:  # the wait is over
+            if spinner is not None:
+                spinner.status.update(spinner.message)
+            if own is not None:
+                own.stop()
+                own = None
+            return
+        text = f"waiting for the store: held by {holder} ({waited:.0f} s of at most {seconds:g} s)"
+        if not err.is_terminal:
+            if holder not in told:
+                told.add(holder)
+                err.print(
+                    f"waiting up to {seconds:g} s for the store: held by {holder}", markup=False
+                )
+        elif spinner is not None:
+            spinner.status.update(escape(text))
+        elif own is None:
+            own = err.status(escape(text))
+            own.start()
+        else:
+            own.update(escape(text))
+
+    with waiting(seconds, on_wait):
+        try:
+            yield
+        finally:
+            if own is not None:
+                own.stop()
 
 
 def parse_date(value: str | None, option: str) -> dt.date | None:
@@ -109,6 +174,17 @@ def telemetry_store(telemetry, store: Path | None, cfg) -> Path | None:
             "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
         )
     return None
+
+
+def waits_for_store(command):
+    """A command with a `wait` option: every store it opens is waited for that long."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        with store_waiting(kwargs["wait"]):
+            return command(*args, **kwargs)
+
+    return wrapper
 
 
 # ---- option types shared by several commands ------------------------------------------
@@ -155,6 +231,14 @@ PolicyOpt = Annotated[
     str | None,
     typer.Option(
         "--policy", metavar="FILE", help="A policy TOML file (default power-platform-ga)."
+    ),
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        help="Wait this long for a store another process is writing (then exit 2).",
     ),
 ]
 RejectOpt = Annotated[

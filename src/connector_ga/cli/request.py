@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..store import DEFAULT_STORE
+from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
     EXIT_NOT_READY,
     EXIT_READY,
@@ -20,12 +21,14 @@ from .common import (
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
+    WaitOpt,
     check_reject_rate,
     err,
     load_config_here,
     parse_date,
     telemetry_store,
     user_errors,
+    waits_for_store,
     working,
 )
 
@@ -72,6 +75,7 @@ def check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_r
 
 @request_app.callback(invoke_without_command=True)
 @user_errors
+@waits_for_store
 def request(
     ctx: typer.Context,
     telemetry: TelemetryOpt = None,
@@ -100,6 +104,7 @@ def request(
             help="Draft even when not ready; send again before the last decision is due.",
         ),
     ] = False,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Write the GA request and record it; exit 1 when the connector is not ready."""
     if ctx.invoked_subcommand is not None:
@@ -177,6 +182,7 @@ def request(
 
 @request_app.command("status")
 @user_errors
+@waits_for_store
 def status(
     telemetry: TelemetryOpt = None,
     config: ConfigOpt = None,
@@ -186,6 +192,7 @@ def status(
     policy: PolicyOpt = None,
     max_reject_rate: RejectOpt = None,
     store: StoreOpt = None,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Drafted or sent, the expected decision date, and whether the evidence changed since."""
     from ..request import compare_evidence, ledger_connectors, request_status
@@ -253,6 +260,7 @@ def status(
 
 @request_app.command("record-sent")
 @user_errors
+@waits_for_store
 def record_sent(
     on: Annotated[
         str | None, typer.Option("--on", help="The day it was sent (default: today, UTC).")
@@ -260,6 +268,7 @@ def record_sent(
     connector: ConnectorOpt = None,
     config: ConfigOpt = None,
     store: StoreOpt = None,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Record that the drafted request was sent from a mail client."""
     from ..ledger import latest

@@ -11,7 +11,15 @@ import typer
 from rich.console import Console
 
 from ..store import DEFAULT_STORE
-from .common import err, load_config_here, parse_date, user_errors
+from ..waiting import DEFAULT_WAIT_SECONDS
+from .common import (
+    WaitOpt,
+    err,
+    load_config_here,
+    parse_date,
+    user_errors,
+    waits_for_store,
+)
 
 store_app = typer.Typer(help="The embedded store: what it holds, and retention.")
 
@@ -19,6 +27,7 @@ StoreFileOpt = Annotated[Path, typer.Option("--store", help="The store file.")]
 
 
 @user_errors
+@waits_for_store
 def ingest(
     files: Annotated[list[str], typer.Argument(help="Telemetry files, globs or folders.")],
     fmt: Annotated[
@@ -28,6 +37,7 @@ def ingest(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml).")
     ] = None,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Ingest telemetry into the store, in one transaction; ids are pseudonymised first."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -80,9 +90,11 @@ def ingest(
 
 @store_app.command("info")
 @user_errors
+@waits_for_store
 def store_info(
     store: StoreFileOpt = DEFAULT_STORE,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Connectors, date range, rows and rejects, per ingested file."""
     import json
@@ -124,10 +136,12 @@ def store_info(
 
 @store_app.command("prune")
 @user_errors
+@waits_for_store
 def store_prune(
     keep_days: Annotated[int, typer.Option("--keep-days", help="Keep this many days.")],
     store: StoreFileOpt = DEFAULT_STORE,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Today (default: UTC).")] = None,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Delete stored requests older than N days, in one transaction."""
     from ..store import Store
