@@ -256,6 +256,14 @@ case(
     },
 )
 
+# Line 3 is `abcd\xff = 1`: four characters, then the bad byte at column 5.
+case(
+    "policy-not-utf8",
+    ["check", "-t", "ok.csv", "--policy", "strict.toml"],
+    [r"strict\.toml:3:5: not UTF-8 text \(byte 0xff, invalid start byte\)"],
+    {**_OK, "strict.toml": b'name = "x"\nversion = "1"\nabcd\xff = 1\n'},
+)
+
 # --- options ----------------------------------------------------------------------------------
 case(
     "as-of-notadate",

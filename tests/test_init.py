@@ -163,7 +163,12 @@ def test_non_utf8_and_missing_files_are_noted(tmp_path):
     (package / "apiDefinition.swagger.json").write_bytes('{"x": "é"}'.encode("latin-1"))
     path = write_ga_toml(tmp_path, package)
     text = path.read_text(encoding="utf-8")
-    assert "# Note: apiDefinition.swagger.json could not be read: not UTF-8 text" in text
+    # `{"x": "` is 7 characters; é in Latin-1 is the byte 0xe9 at column 8, followed by
+    # `"`, which cannot continue a UTF-8 sequence.
+    assert (
+        "# Note: apiDefinition.swagger.json:1:8: not UTF-8 text "
+        "(byte 0xe9, invalid continuation byte)"
+    ) in text
     assert "# Note: apiProperties.json was not found in the package folder" in text
     load_config(path)
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
-from .package.positions import NotUtf8, decode_utf8
+from .textfile import NotUtf8, decode_utf8
 
 CLOUDS = ("public", "gcc", "gcc-high", "dod", "azure-government", "mooncake")
 TELEMETRY_FORMATS = ("auto", "csv", "jsonl", "parquet", "apim", "appinsights", "otlp")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .textfile import NotUtf8, decode_utf8
 
 SWAGGER = "apiDefinition.swagger.json"
 PROPERTIES = "apiProperties.json"
@@ -49,12 +50,12 @@ def _json_error(exc: json.JSONDecodeError) -> str:
 def _read_json(path: Path, problems: list[str]) -> dict | None:
     """The JSON object in `path`, or None with the reason appended to `problems`."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # some packages start with a BOM
+        text = decode_utf8(path.read_bytes())  # some packages start with a BOM
     except FileNotFoundError:
         problems.append(f"{path.name} was not found in the package folder")
         return None
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path.name} could not be read: not UTF-8 text ({exc.reason})")
+    except NotUtf8 as exc:
+        problems.append(f"{exc.located(path.name)}")
         return None
     except OSError as exc:
         problems.append(f"{path.name} could not be read: {exc.strerror or exc}")

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
+from .textfile import NotUtf8, decode_utf8
 
 DEFAULT_POLICY = "power-platform-ga"
 CRITERIA_IDS = (
@@ -134,11 +135,13 @@ def load_policy(path: str | Path | None = None) -> Policy:
         return parse_policy(tomllib.loads(text.read_text(encoding="utf-8")), DEFAULT_POLICY)
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(decode_utf8(path.read_bytes()))
     except FileNotFoundError:
         raise InputError(f"{path}: policy file not found") from None
+    except NotUtf8 as exc:
+        raise InputError(exc.located(str(path))) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     return parse_policy(data, str(path))

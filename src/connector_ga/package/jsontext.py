@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from .positions import NotUtf8, decode_utf8
+from ..textfile import NotUtf8, decode_utf8
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _INDENT = re.compile(r"[ \t]*")

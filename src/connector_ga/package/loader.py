@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..textfile import NotUtf8, decode_utf8
 from .findings import Finding, Severity
-from .positions import NotUtf8, PositionMap, decode_utf8, split
+from .positions import PositionMap, split
 
 SWAGGER = "apiDefinition.swagger.json"
 PROPERTIES = "apiProperties.json"
