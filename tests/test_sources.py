@@ -11,6 +11,14 @@ The fixtures under tests/data/sources/ were written from the documented schemas:
 - the legacy `AzureDiagnostics` spelling (`apim_azurediagnostics.csv`: responseCode_d,
   backendResponseCode_d, lastError_source_s, lastError_reason_s, apiId_s, operationId_s,
   userId_s, apimSubscriptionId_s, CorrelationId, DurationMs);
+- the resource logs a diagnostic setting archives to a storage account
+  (api-management-howto-use-azure-monitor, gateway-log-schema-reference): one JSON record
+  per line with the common top-level schema (time, resourceId, category GatewayLogs,
+  operationName, correlationId, durationMs, callerIpAddress, location, level) and the
+  request in a camelCase `properties` object (responseCode, backendResponseCode, apiId,
+  operationId, apimSubscriptionId, userId, lastError {elapsed, source, scope, section, reason,
+  message}, ...), one PT1H.json per hour in the storage layout
+  `insights-logs-gatewaylogs/resourceId=/SUBSCRIPTIONS/.../y=2026/m=11/d=19/h=08/m=00/`;
 - Application Insights classic `requests` as CSV, customDimensions as JSON text, itemCount
   (`appinsights_requests.csv`), and the workspace `AppRequests` table as a JSON array with
   Properties as an object and ItemCount (`appinsights_apprequests.json`);
@@ -292,6 +300,58 @@ APIM_METRICS = expected(
     duplicates=1,
 )
 
+
+def gateway_id(n: int) -> str:
+    """correlationId of record n of the archived resource logs."""
+    return f"6d1b2c3e-0000-4000-8000-{n:012d}"
+
+
+# insights-logs-gatewaylogs/: two hours of resource logs (h=08: records 1-5, h=09: 6-9).
+# Times carry Azure's 7 fractional digits, kept to the microsecond.
+GATEWAYLOGS = "insights-logs-gatewaylogs"
+RESOURCE_ID = (
+    "/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG-CONTOSO"
+    "/PROVIDERS/MICROSOFT.APIMANAGEMENT/SERVICE/CONTOSO"
+)
+# Azure names the folder after the resource id: "resourceId=" + "/SUBSCRIPTIONS/...".
+GATEWAYLOGS_DAY = DATA / GATEWAYLOGS / f"resourceId={RESOURCE_ID}/y=2026/m=11/d=19"
+GATEWAYLOGS_HOURS = {
+    hour: GATEWAYLOGS_DAY / f"h={hour}" / "m=00" / "PT1H.json" for hour in ("08", "09")
+}
+RESOURCE_LOG_ROWS = table(
+    f"""
+2026-11-19T08:00:01.123456Z|200|ListTasks |sub-alpha  |user-1|200|||120|{gateway_id(1)}|1|none
+# rule 3: the backend said 503
+2026-11-19T08:05:00Z|502|ListTasks|sub-alpha|user-1|503|||310|{gateway_id(2)}|1|backend
+# rule 5: the backend answered 200, the set-body policy failed
+2026-11-19T08:10:00.5Z|500|GetTask|sub-bravo|user-2|200|set-body|ExpressionValueEvaluationFailure|95|{gateway_id(3)}|1|connector
+# rule 1; no backendResponseCode: the backend was not called
+2026-11-19T08:20:00Z|429|ListTasks|sub-bravo|user-2||rate-limit-by-key|RateLimitExceeded|2|{gateway_id(4)}|1|throttled
+2026-11-19T08:30:00Z|201|CreateTask|sub-charlie|user-3|201|||240|{gateway_id(5)}|1|none
+# rule 7: lastError.reason Unauthorized (validate-jwt); no userId
+2026-11-19T09:00:00Z|401|ListTasks|sub-charlie|||validate-jwt|Unauthorized|3|{gateway_id(6)}|1|client
+# rule 6 by lastError.source alone: no backendResponseCode, no reason
+2026-11-19T09:10:00Z|504|GetTask|sub-charlie|user-3||forward-request||30004|{gateway_id(7)}|1|backend
+2026-11-19T09:20:00Z|200|ListTasks |sub-alpha  |user-1|200|||88 |{gateway_id(8)}|1|none
+2026-11-19T09:30:00Z|204|DeleteTask|sub-bravo  |user-2|204|||60 |{gateway_id(9)}|1|none
+"""
+)
+# 9 requests: none 1,5,8,9 = 4; throttled 4; client 6; backend 2,7 = 2; connector 3 (rule 5,
+# attributed). eligible 9-1 = 8: success 4/8, availability 1-1/8 = 7/8 (numerator 7,
+# denominator 8). SLO: sub-alpha (1,2,8) 0 connector -> meets; sub-bravo (3,9; 4 throttled)
+# 1 -> miss; sub-charlie (5,6,7) 0 -> meets: 2 of 3. MAC(D) = 3.
+RESOURCE_LOG_METRICS = expected(
+    none=4,
+    throttled=1,
+    client=1,
+    backend=2,
+    connector=1,
+    connections=3,
+    meeting=2,
+    mac=3,
+    unattributed=0,
+)
+
 LEGACY_ROWS = table(
     """
 2026-11-19T12:00:00Z|200|ListTasks |sub-alpha  |user-1|200|||100|L01|1|none
@@ -484,6 +544,8 @@ SOURCES = {
     "apim_gateway.csv": ("apim", "apim", "contoso-tasks", APIM_ROWS, APIM_METRICS),
     "apim_gateway_array.json": ("apim", "apim", "contoso-tasks", APIM_ROWS, APIM_METRICS),
     "apim_azurediagnostics.csv": ("apim", "apim", "contoso-tasks", LEGACY_ROWS, LEGACY_METRICS),
+    # the whole folder tree of archived resource logs (both PT1H.json files)
+    GATEWAYLOGS: ("apim", "apim", "tasks-api", RESOURCE_LOG_ROWS, RESOURCE_LOG_METRICS),
     "appinsights_requests.csv": (
         "appinsights",
         "appinsights",
@@ -633,6 +695,7 @@ def test_fields_otlp_attribute_names():
     [
         ("apim_gateway.jsonl", {"connection_id": "TenantConnection"}),
         ("apim_azurediagnostics.csv", {"user_id": "enduser_s"}),
+        (GATEWAYLOGS, {"connection_id": "TenantConnection"}),
         ("appinsights_requests.csv", {"connection_id": "Dimensions.tenant"}),
         ("appinsights_apprequests.json", {"user_id": "UserName"}),
         ("otlp_traces.json", {"connection_id": "no.such.attribute"}),
@@ -915,6 +978,134 @@ def test_apim_csv_exported_from_the_log_analytics_portal(tmp_path):
     ]
 
 
+# --- APIM resource logs, as a diagnostic setting archives them -------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["apim", "auto"])
+@pytest.mark.parametrize("hour", list(GATEWAYLOGS_HOURS))
+def test_resource_log_hour_file_alone(hour, fmt):
+    """One PT1H.json read alone gives exactly that hour's records (h=08: 1-5, h=09: 6-9)."""
+    sources, connectors, rows = read(GATEWAYLOGS_HOURS[hour], fmt)
+    assert sources == {"apim"}
+    assert connectors == {"tasks-api"}
+    assert rows == [row for row in RESOURCE_LOG_ROWS if row[0].hour == int(hour)]
+
+
+def test_resource_log_folder_on_each_engine(engine_name):
+    """The folder tree, sniffed, on DuckDB and Spark (`properties` is read as its JSON text by
+    both; its keys through engine.json_key): availability 7/8, as RESOURCE_LOG_METRICS."""
+    result = check(telemetry=str(DATA / GATEWAYLOGS), as_of=D, engine=engine_name)
+    assert result.connector == "tasks-api"
+    assert summary(result) == RESOURCE_LOG_METRICS
+    availability = result.criterion("availability")
+    assert (availability.numerator, availability.denominator) == (7, 8)
+
+
+@pytest.mark.parametrize("fmt", [[], ["--format", "apim"]])
+def test_resource_log_folder_through_the_cli(monkeypatch, fmt):
+    """`connector-ga check -t insights-logs-gatewaylogs/ --json -` run where the storage
+    container was downloaded: not ready (availability 7/8, success 4/8), exit 1."""
+    monkeypatch.chdir(DATA)
+    args = ["check", "-t", f"{GATEWAYLOGS}/", "--as-of", "2026-11-20", "--json", "-", *fmt]
+    got = CliRunner().invoke(app, args, env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert got.exit_code == 1, got.stderr
+    result = json.loads(got.stdout)
+    assert result["connector"] == "tasks-api"
+    metrics = result["metrics"]
+    assert (metrics["requests"], metrics["eligible"], metrics["throttled"]) == (9, 8, 1)
+    assert metrics["faults"] == RESOURCE_LOG_METRICS["faults"]
+    criteria = {c["id"]: c for c in result["criteria"]}
+    assert (criteria["availability"]["numerator"], criteria["availability"]["denominator"]) == (
+        7,
+        8,
+    )
+    assert (criteria["success-rate"]["numerator"], criteria["success-rate"]["denominator"]) == (
+        4,
+        8,
+    )
+    assert result["data_quality"]["rows"] == 9
+    assert result["data_quality"]["rejected_rows"] == 0
+
+
+def test_fields_on_resource_logs():
+    """connection_id = properties.productId (a key inside `properties`), user_id =
+    callerIpAddress (a top-level key): every record has productId "starter" and caller
+    203.0.113.7. One connection: 8 eligible, 1 connector fault (record 3) -> misses: 0 of 1."""
+    fields = {"connection_id": "properties.productId", "user_id": "callerIpAddress"}
+    _, _, rows = read(DATA / GATEWAYLOGS, "apim", fields)
+    assert {row[3] for row in rows} == {"starter"}
+    assert {row[4] for row in rows} == {"203.0.113.7"}
+    assert [row[11] for row in rows] == [row[11] for row in RESOURCE_LOG_ROWS]  # same faults
+    config = parse_config({"telemetry": {"fields": fields}})
+    result = check(config=config, telemetry=str(DATA / GATEWAYLOGS), as_of=D)
+    got = summary(result)
+    assert (got["connections"], got["meeting"], got["mac"], got["slo"]) == (1, 0, 1, 0.0)
+    assert got["faults"] == RESOURCE_LOG_METRICS["faults"]
+
+
+def write_bad_resource_log(folder: Path) -> Path:
+    """A PT1H.json whose lines 2-5 cannot give a status: `properties` a string (2), an array
+    (3), an object without responseCode (4), responseCode "abc" (5). Lines 1 and 6 are
+    records 1 and 8 of the fixture (200, 200)."""
+    good = [
+        json.loads(line)
+        for path in GATEWAYLOGS_HOURS.values()
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    bad = []
+    for properties in (
+        "not an object",
+        [200],
+        {"method": "GET", "apiId": "tasks-api", "apimSubscriptionId": "sub-alpha"},
+        {"responseCode": "abc", "apiId": "tasks-api", "apimSubscriptionId": "sub-alpha"},
+    ):
+        bad.append({**good[0], "correlationId": f"bad-{len(bad) + 2}", "properties": properties})
+    folder = folder / "y=2026" / "m=11" / "d=19" / "h=08" / "m=00"
+    folder.mkdir(parents=True)
+    path = folder / "PT1H.json"
+    lines = [good[0], *bad, good[7]]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    return path
+
+
+def test_resource_log_record_without_a_status_is_a_located_reject(tmp_path, engine_name):
+    """4 of 6 rows rejected for their status, each at its line; the other 2 are requests.
+    (Sniffed and through the CLI: the apim-resource-log-no-status bad-input case.)"""
+    path = write_bad_resource_log(tmp_path / "gatewaylogs")
+    result = check(
+        telemetry=str(tmp_path), fmt="apim", as_of=D, max_reject_rate=1.0, engine=engine_name
+    )
+    quality = result.data_quality
+    assert result.metrics.requests == 2
+    assert quality.rejected_rows == 4
+    assert quality.rejects_by_reason == {"status": 4}
+    lines = sorted(int(s.split(f"{path.name}:")[1].split(":")[0]) for s in quality.reject_samples)
+    assert lines == [2, 3, 4, 5]
+    assert all(": status: expected an integer" in s for s in quality.reject_samples)
+
+
+def test_canonical_file_with_resource_log_keys_stays_canonical(tmp_path):
+    """time + resourceId + category + properties, but its own `status`: canonical, not APIM."""
+    path = tmp_path / "canonical.jsonl"
+    row = {"time": "2026-11-20T08:00:00Z", "status": 200, "resourceId": "r", "category": "c"}
+    path.write_text(json.dumps({**row, "properties": {"a": 1}}) + "\n", encoding="utf-8")
+    con = engine.connect()
+    assert read_telemetry(con, [str(path)], "auto").sources == {"canonical"}
+    con.disconnect()
+
+
+def test_apim_format_on_a_file_of_neither_shape_says_what_each_needs(tmp_path):
+    """--format apim on JSON with neither TimeGenerated nor time + properties."""
+    path = tmp_path / "other.jsonl"
+    path.write_text('{"when": "2026-11-20T08:00:00Z", "code": 200}\n', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        check(telemetry=str(path), fmt="apim", as_of=D)
+    message = str(caught.value)
+    assert "other.jsonl" in message
+    assert "TimeGenerated" in message
+    assert "time and properties" in message
+
+
 # --- bad input, per format, through the CLI -------------------------------------------------
 
 
@@ -977,6 +1168,10 @@ def _bad_inputs(root: Path) -> dict[str, tuple[list[str], str]]:
         encoding="utf-8",
     )
     cases["apim-missing-responsecode"] = (["--format", "apim"], "ResponseCode")
+    # Archived APIM resource logs, a folder tree; lines 2-5 of its PT1H.json give no status
+    # (4 of 6 rows rejected, over the default 1%).
+    write_bad_resource_log(root / "bad-gatewaylogs")
+    cases["apim-resource-log-no-status"] = ([], "PT1H.json:2")
     # An unknown format.
     cases["unknown-format"] = (["--format", "xml"], "--format xml")
     return cases
@@ -994,6 +1189,7 @@ BAD_FILES = {
     "appinsights-wrong-type": "appinsights-wrong-type.csv",
     "otlp-wrong-type": "otlp-wrong-type.jsonl",
     "apim-missing-responsecode": "apim-no-responsecode.jsonl",
+    "apim-resource-log-no-status": "bad-gatewaylogs",
     "unknown-format": "apim-wrong-type.jsonl",
 }
 
