@@ -226,14 +226,44 @@ def read_json(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) ->
 
 
 def read_parquet(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
+    """Parquet files plus `_file`. Nanosecond timestamps (pandas' default) are floored to the
+    microsecond alike on both engines, zone-aware or naive as written."""
     if is_spark(con):
         return _spark_parquet(con, _paths(files))
-    return con.read_parquet(
+    table = con.read_parquet(
         _paths(files),
         table_name=f"cga_parquet_{next(_names)}",
         union_by_name=True,
         filename="_file",
     )
+    return _duckdb_micro_times(con, table)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _duckdb_micro_times(con: BaseBackend, table: ibis.Table) -> ibis.Table:
+    """DuckDB's own cast of a nanosecond time rounds to the microsecond, and would move
+    23:59:59.9999995 to the next day; Spark (below) and pandas floor."""
+    view = _quote(table.get_name())
+    zone_aware = {"TIMESTAMPTZ_NS": True, "TIMESTAMP_NS": False}
+    columns = con.raw_sql(f"DESCRIBE {view}").fetchall()  # (name, type, …)
+    nanos = {row[0]: zone_aware[row[1]] for row in columns if row[1] in zone_aware}
+    if not nanos:
+        return table
+    replaced = []
+    for name, aware in nanos.items():
+        ns = f"epoch_ns({_quote(name)})"
+        # `//` truncates toward zero: one less before 1970, to floor.
+        micros = f"make_timestamp({ns} // 1000 - CASE WHEN {ns} % 1000 < 0 THEN 1 ELSE 0 END)"
+        time = f"timezone('UTC', {micros})" if aware else micros  # naive: as UTC, not local
+        replaced.append(f"{time} AS {_quote(name)}")
+    name = f"cga_parquet_{next(_names)}"
+    con.raw_sql(
+        f"CREATE TEMP VIEW {_quote(name)} AS SELECT * REPLACE ({', '.join(replaced)}) FROM {view}"
+    )
+    return con.table(name)
 
 
 def file_row_number(con: BaseBackend, raw: ibis.Table) -> ibis.Value:
@@ -352,15 +382,69 @@ def _spark_parquet(con: BaseBackend, files: list[str]) -> ibis.Table:
     import pyarrow.parquet as pq
 
     groups: dict[tuple, list[str]] = {}
+    nanos: dict[tuple, dict[str, bool]] = {}
     for path in files:
         try:
             schema = pq.read_schema(path)
         except (OSError, ValueError) as exc:  # not Parquet: said as an engine's read error
             raise ibis.common.exceptions.IbisError(error_line(exc)) from None
-        groups.setdefault(tuple((f.name, str(f.type)) for f in schema), []).append(path)
-    reader = _session(con).read
-    frames = [_with_file(reader.parquet(*paths)) for paths in groups.values()]
+        key = tuple((f.name, str(f.type)) for f in schema)
+        groups.setdefault(key, []).append(path)
+        nanos[key] = _nanosecond_times(schema)
+    session = _session(con)
+    if any(nanos.values()):
+        _read_nanos_as_long(session)
+    frames = [
+        _with_file(_spark_micro_times(session.read.parquet(*paths), nanos[key]))
+        for key, paths in groups.items()
+    ]
     return _register(con, _union(frames), "parquet")
+
+
+def _nanosecond_times(schema) -> dict[str, bool]:
+    """Top-level TIMESTAMP(NANOS) columns (pandas' default), each with whether it is
+    zone-aware (isAdjustedToUTC)."""
+    import pyarrow as pa
+
+    return {
+        field.name: field.type.tz is not None
+        for field in schema
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns"
+    }
+
+
+def _read_nanos_as_long(session) -> None:
+    """Spark 3.2 to 4.0 refuse TIMESTAMP(NANOS) ("Illegal Parquet type") unless this SQL conf
+    reads it as bigint nanoseconds. Kept set: the files are read again by each query. A
+    platform that forbids it may read such columns itself; if not, its read error says so."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    except (PySparkException, Py4JJavaError):
+        pass
+
+
+def _spark_micro_times(frame, nanos: dict[str, bool]):
+    """Nanosecond columns read as bigint, back to timestamps floored to the microsecond:
+    zone-aware ones as TIMESTAMP, naive ones as TIMESTAMP_NTZ (as Spark reads microseconds)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType
+
+    types = {field.name: field.dataType for field in frame.schema.fields}
+    times = {}
+    for name, aware in nanos.items():
+        if not isinstance(types.get(name), LongType):
+            continue  # a Spark that reads them as timestamps itself
+        column = "`" + name.replace("`", "``") + "`"
+        micros = f"({column} - pmod({column}, 1000)) div 1000"  # exact: no double on the way
+        if aware:
+            times[name] = F.expr(f"timestamp_micros({micros})")
+        else:  # the wall-clock time as written, whatever the session time zone
+            epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
+            times[name] = F.expr(f"timestampadd(MICROSECOND, {micros}, {epoch})")
+    return frame.withColumns(times) if times else frame
 
 
 # ---- DuckDB only: the store ---------------------------------------------------------------
