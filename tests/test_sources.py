@@ -1283,3 +1283,21 @@ def test_wrong_type_below_the_limit_is_a_rejected_row(tmp_path):
     assert result.data_quality.rejected_rows == 1
     assert result.data_quality.rejects_by_reason == {"status": 1}
     assert any("mostly-good.jsonl:42" in s for s in result.data_quality.reject_samples)
+
+
+def test_folder_names_are_never_columns(tmp_path, engine_name):
+    # Azure's archives live under `y=2026/m=11/` folders; a folder named like a canonical
+    # column (`status=503/`) must not override the files' own values. Three files of the
+    # three containers, one request each, all 200: 3 requests, 3 successes.
+    folder = tmp_path / "status=503" / "fault=connector"
+    folder.mkdir(parents=True)
+    row = {"time": "2026-11-20T10:00:00Z", "status": 200, "connector": "hive"}
+    (folder / "a.csv").write_text("time,status,connector\n2026-11-20T10:00:01Z,200,hive\n")
+    (folder / "b.jsonl").write_text(json.dumps(row) + "\n")
+    pd.DataFrame([{**row, "time": pd.Timestamp("2026-11-20T10:00:02Z")}]).to_parquet(
+        folder / "c.parquet"
+    )
+    result = check(telemetry=[str(tmp_path)], as_of=D, engine=engine_name)
+    assert result.metrics.requests == 3
+    assert result.metrics.successes == 3  # not 0: status stays 200
+    assert result.metrics.faults["connector"] == 0  # the folder's fault=connector ignored

@@ -184,6 +184,10 @@ def _paths(files: Sequence[str]) -> list[str]:
     return [str(f) for f in files]
 
 
+# Files are read as they are: a folder named `status=7/` (Azure's `y=2026/m=11/` archive
+# folders alike) is never taken for a column, so DuckDB's Hive partitioning stays off.
+
+
 def read_csv(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
     """CSV files as text columns plus `_file`; types are checked later, row by row."""
     if is_spark(con):
@@ -195,6 +199,7 @@ def read_csv(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
         header=True,
         union_by_name=True,
         filename="_file",
+        hive_partitioning=False,
     )
 
 
@@ -208,6 +213,7 @@ def json_columns(con: BaseBackend, files: Sequence[str]) -> list[str]:
         format="auto",
         union_by_name=True,
         sample_size=-1,
+        hive_partitioning=False,
     )
     return list(table.columns)
 
@@ -222,6 +228,7 @@ def read_json(con: BaseBackend, files: Sequence[str], columns: Sequence[str]) ->
         format="auto",
         columns={name: "VARCHAR" for name in columns},
         filename="_file",
+        hive_partitioning=False,
     )
 
 
@@ -235,6 +242,7 @@ def read_parquet(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
         table_name=f"cga_parquet_{next(_names)}",
         union_by_name=True,
         filename="_file",
+        hive_partitioning=False,
     )
     return _duckdb_micro_times(con, table)
 

@@ -132,6 +132,19 @@ def _typed(
     )
 
 
+def _union(typed: list[ibis.Table]) -> ibis.Table:
+    """Tables of several sources or containers as one. Zone-aware times are kept as each file
+    has them (so time filters reach the reader) unless their precisions differ: a Parquet
+    `timestamp(UTC, 6)` beside a parsed text time becomes the same `timestamp(UTC)` type."""
+    if len({t.time.type() for t in typed}) > 1:
+        utc = ibis.expr.datatypes.Timestamp(timezone="UTC")
+        typed = [t.mutate(time=t.time.cast(utc)) for t in typed]
+    table = typed[0]
+    for other in typed[1:]:
+        table = table.union(other)
+    return table
+
+
 def read_telemetry(
     con: BaseBackend,
     patterns: Sequence[str],
@@ -185,9 +198,7 @@ def read_telemetry(
         raw = read_checked(con, container, paths, display, LABELS[source])
         plan = FilePlan(source, container, paths[0])
         typed.append(_typed(raw, plan, fields, display[paths[0]], default_connector))
-    table = typed[0]
-    for other in typed[1:]:
-        table = table.union(other)
+    table = _union(typed)
     return Telemetry(
         table=table,
         files=[p for p, _ in found],
