@@ -116,6 +116,49 @@ class DataQuality(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class OperationFix(BaseModel):
+    """One operation's share of what fails a reliability criterion."""
+
+    operation: str
+    eligible: int
+    connector_faults: int
+    failures: int  # eligible requests not answered 1xx-3xx
+    failures_by_fault: dict[str, int] = Field(default_factory=dict)  # client/backend/connector
+    # Status code -> requests, and the commonest error reasons, behind what the criterion
+    # counts: connector faults (availability, SLO) or failures (success rate).
+    statuses: dict[str, int] = Field(default_factory=dict)
+    error_reasons: dict[str, int] = Field(default_factory=dict)
+    connections_restored: int | None = None  # SLO: connections back over the bar without it
+    connections_affected: int | None = None  # SLO: connections under the bar it has faults in
+
+
+class CriterionFix(BaseModel):
+    criterion: str
+    value: float | None
+    operations: list[OperationFix]  # ranked: the first ones matter most
+    smallest_set: list[str]  # the fewest operations whose fix makes the criterion pass
+    value_after: float | None  # the value once they are fixed
+    passes_after: bool
+    note: str = ""
+    # What the smallest set fixes, of how many: connector faults (availability), failures
+    # (success rate) or connections under the bar (SLO).
+    fixed: int = 0
+    total: int = 0
+
+
+class ConnectionFaults(BaseModel):
+    connection: str  # pseudonymous id, never the raw one
+    eligible: int
+    connector_faults: int
+    availability: float | None
+    meets_bar: bool
+
+
+class FixPlan(BaseModel):
+    criteria: list[CriterionFix] = Field(default_factory=list)
+    connections: list[ConnectionFaults] = Field(default_factory=list)  # most affected first
+
+
 class PolicyRef(BaseModel):
     name: str
     version: str
@@ -137,6 +180,7 @@ class Result(BaseModel):
     data_quality: DataQuality
     policy: PolicyRef
     declarations: dict[str, Any] = Field(default_factory=dict)
+    fix_plan: FixPlan | None = None
 
     model_config = {"populate_by_name": True}
 

@@ -72,6 +72,59 @@ def package_summary(result: Result) -> dict[str, Any] | None:
     return {"facts": facts, "findings": rows[:25], "more": max(0, len(rows) - 25), "counts": counts}
 
 
+FIX_OPERATIONS = 15  # operation rows per criterion; the JSON result has them all
+
+
+def fix_plan_context(result: Result) -> dict[str, Any] | None:
+    """The fix plan, every cell already worded (autoescaped by the template: operation
+    names and error reasons come from telemetry)."""
+    plan = result.fix_plan
+    if plan is None:
+        return None
+    criteria = []
+    for fix in plan.criteria:
+        operations = [
+            {
+                "operation": op.operation,
+                "in_set": op.operation in fix.smallest_set,
+                "restored": wording.count(op.connections_restored),
+                "affected": wording.count(op.connections_affected),
+                "connector_faults": wording.count(op.connector_faults),
+                "failures": wording.count(op.failures),
+                "eligible": wording.count(op.eligible),
+                "statuses": wording.counts_text(op.statuses, limit=6),
+                "reasons": wording.counts_text(op.error_reasons, limit=3),
+            }
+            for op in fix.operations[:FIX_OPERATIONS]
+        ]
+        criteria.append(
+            {
+                "id": fix.criterion,
+                "title": wording.title(fix.criterion),
+                "value": wording.pct(fix.value),
+                "value_after": wording.pct(fix.value_after),
+                "passes_after": fix.passes_after,
+                "sentence": wording.fix_sentence(fix),
+                "note": fix.note,
+                "slo": fix.criterion == "slo",
+                "counted": "failures" if fix.criterion == "success-rate" else "connector faults",
+                "operations": operations,
+                "more": max(0, len(fix.operations) - FIX_OPERATIONS),
+            }
+        )
+    connections = [
+        {
+            "connection": c.connection,
+            "eligible": wording.count(c.eligible),
+            "connector_faults": wording.count(c.connector_faults),
+            "availability": wording.pct(c.availability),
+            "meets_bar": c.meets_bar,
+        }
+        for c in plan.connections
+    ]
+    return {"criteria": criteria, "connections": connections}
+
+
 def connector_context(result: Result, key: str) -> dict[str, Any]:
     m = result.metrics
     declarations = result.declarations or {}
@@ -88,6 +141,7 @@ def connector_context(result: Result, key: str) -> dict[str, Any]:
         "findings": wording.findings(result, limit=5),
         "charts": render_charts(result, key=f"{key}-"),
         "methods": wording.methods(result),
+        "fix_plan": fix_plan_context(result),
         "package": package_summary(result),
         "dq": result.data_quality,
         "m": m,

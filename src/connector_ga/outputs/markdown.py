@@ -7,6 +7,7 @@ says what was left out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ..result import Criterion, Result
@@ -73,11 +74,35 @@ def connector_section(result: Result, heading: str = "##") -> list[str]:
     if result.blocking:
         lines += [f"**Blocking:** {', '.join(f'`{b}`' for b in result.blocking)}", ""]
     lines += criteria_table(result)
+    lines += top_fix(result)
     lines += ["", "**Findings**", ""]
     for i, finding in enumerate(wording.findings(result, limit=FINDINGS), 1):
         lines.append(f"{i}. {FINDING_ICON[finding.severity]} {' '.join(finding.text.split())}")
     lines.append("")
     return lines
+
+
+def code(text: object) -> str:
+    """Inline code that shows any string literally (telemetry names: no link, no HTML), in
+    running text: one line, fenced by more backticks than any run of them inside."""
+    text = " ".join(str(text).split()) or "(empty)"
+    run = max((len(r) for r in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def top_fix(result: Result) -> list[str]:
+    """'Top fix: operations A, B (12 of 16 connector faults) would bring availability to …',
+    one line per failing reliability criterion."""
+    if not result.fix_plan:
+        return []
+    lines = [""]
+    for fix in result.fix_plan.criteria:
+        note = f" {fix.note}" if fix.note else ""
+        lines.append(f"**Top fix:** {wording.fix_sentence(fix, quote=code)}.{note}")
+        lines.append("")
+    return lines[:-1]
 
 
 def fleet_table(results: Sequence[Result]) -> list[str]:

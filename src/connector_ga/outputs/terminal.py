@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Criterion, Result
+from ..result import Criterion, FixPlan, Result
 
 VERDICT_STYLE = {
     "ready": "bold green",
@@ -83,6 +83,8 @@ def render(result: Result, console: Console) -> None:
             console.print(Text(f"{c.id}: ", style="bold") + Text(c.detail))
     if any(c.confident is False for c in result.criteria):
         console.print("[yellow]*[/] passes, but the 95% interval still crosses the threshold")
+    if result.fix_plan:
+        console.print(fix_plan_block(result.fix_plan))
     dq = result.data_quality
     lines = [
         f"rows read {dq.rows:,}, rejected {dq.rejected_rows:,}, duplicates {dq.duplicate_rows:,}, "
@@ -100,6 +102,59 @@ def render(result: Result, console: Console) -> None:
     for warning in dq.warnings:
         console.print(Text("! ", style="yellow") + Text(warning))
     console.print(f"policy {result.policy.name} {result.policy.version}", style="dim")
+
+
+FIX_OPERATIONS = 5  # rows per criterion; the JSON and the HTML report have them all
+FIX_CONNECTIONS = 5
+
+
+def fix_plan_block(plan: FixPlan) -> Group:
+    """Per failing criterion: the smallest set and the value it reaches, the top operations
+    with their faults and status codes; then the most affected connections (pseudonymous)."""
+    from .wording import FIX_NAMES, counts_text, fix_sentence, pct  # wording imports this module
+
+    parts: list = [Text("fix plan", style="bold")]
+    for fix in plan.criteria:
+        name = FIX_NAMES.get(fix.criterion, fix.criterion)
+        line = Text(f"{name} {pct(fix.value)}: ", style="bold")
+        line.append(f"fixing {fix_sentence(fix)}")  # Text: operation names are never markup
+        parts.append(line)
+        if fix.note:
+            parts.append(Text(f"  {fix.note}", style="yellow"))
+        slo = fix.criterion == "slo"
+        table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
+        table.add_column("  operation", overflow="fold")
+        columns = ["connections restored"] if slo else []
+        columns += ["connector faults", "failures", "eligible"]
+        for column in columns:
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("status codes", overflow="fold")
+        for op in fix.operations[:FIX_OPERATIONS]:
+            mark = "* " if op.operation in fix.smallest_set else "  "
+            counts = [op.connections_restored or 0] if slo else []
+            counts += [op.connector_faults, op.failures, op.eligible]
+            table.add_row(
+                Text(mark + op.operation),
+                *(f"{n:,}" for n in counts),
+                Text(counts_text(op.statuses)),
+            )
+        parts.append(table)
+        if len(fix.operations) > FIX_OPERATIONS:
+            more = len(fix.operations) - FIX_OPERATIONS
+            parts.append(Text(f"  … {more} more operation{'' if more == 1 else 's'}"))
+    if plan.connections:
+        parts.append(Text("most affected connections (pseudonymous id):", style="bold"))
+        for c in plan.connections[:FIX_CONNECTIONS]:
+            bar = "meets the bar" if c.meets_bar else "under the bar"
+            parts.append(
+                Text(
+                    f"  {c.connection}  {c.connector_faults:,} connector "
+                    f"fault{'' if c.connector_faults == 1 else 's'} in {c.eligible:,} eligible "
+                    f"requests ({pct(c.availability)}, {bar})"
+                )
+            )
+    parts.append(Text("* the smallest set of operations that makes the criterion pass", "dim"))
+    return Group(*parts)
 
 
 def render_fleet(results: Sequence[Result], console: Console) -> None:

@@ -6,9 +6,10 @@ the same way. Nothing here measures anything: it only phrases what the Result ho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..result import Criterion, Result
+from ..result import Criterion, CriterionFix, Result
 from .terminal import format_threshold, format_value
 
 RATIO_CRITERIA = ("availability", "slo", "success-rate")
@@ -335,3 +336,34 @@ def methods(result: Result) -> list[tuple[str, str]]:
             "full year (so DST shifts count), and a support contact must be declared.",
         ),
     ]
+
+
+# ---- the fix plan ----------------------------------------------------------------------
+
+FIX_NAMES = {"availability": "availability", "success-rate": "success rate", "slo": "SLO"}
+FIX_COUNTED = {
+    "availability": "connector faults",
+    "success-rate": "failures",
+    "slo": "connections under the bar",
+}
+
+
+def fix_sentence(fix: CriterionFix, quote: Callable[[str], str] = str) -> str:
+    """'operations A, B (11 of 18 connector faults) would bring availability to 99.965%';
+    `quote` words an operation name (it comes from telemetry) for the output at hand."""
+    names = ", ".join(quote(op) for op in fix.smallest_set)
+    noun = "operation" if len(fix.smallest_set) == 1 else "operations"
+    share = f"{fix.fixed:,} of {fix.total:,} {FIX_COUNTED.get(fix.criterion, '')}".rstrip()
+    if fix.criterion == "slo":
+        share = f"restoring {share}"
+    reach = "would bring" if fix.passes_after else "would bring only"
+    text = f"{noun} {names} ({share}) {reach} {FIX_NAMES.get(fix.criterion, fix.criterion)} "
+    return text + f"to {pct(fix.value_after)}"
+
+
+def counts_text(counts: dict[str, int], limit: int = 4) -> str:
+    """'500 ×4, 502 ×2': status codes or error reasons, commonest first."""
+    shown = [f"{key} ×{n:,}" for key, n in list(counts.items())[:limit]]
+    if len(counts) > limit:
+        shown.append(f"+{len(counts) - limit} more")
+    return ", ".join(shown) or "—"
