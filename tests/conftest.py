@@ -43,16 +43,22 @@ def spark_missing() -> str | None:
     return None
 
 
+def require_spark() -> None:
+    """Skip when Spark cannot run here (outside the project: no PySpark or no Java), except
+    in CI, where it fails."""
+    missing = spark_missing()
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"Spark engine: {missing}")
+    if missing:
+        pytest.skip(f"Spark engine: {missing}")
+
+
 @pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def engine_name(request) -> str:
     """The metric engine a test runs on: every metric case runs on DuckDB and on Spark.
     Without PySpark or Java the Spark half is skipped, except in CI, where it fails."""
     if request.param == "spark":
-        missing = spark_missing()
-        if missing and os.environ.get("CI"):
-            pytest.fail(f"Spark engine: {missing}")
-        if missing:
-            pytest.skip(f"Spark engine: {missing}")
+        require_spark()
     return request.param
 
 

@@ -7,18 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 from ibis.backends import BaseBackend
 
 from . import engine as engines
 from .config import GaConfig, load_config
 from .errors import InputError
 from .evaluate import evaluate
-from .metrics.compute import compute
-from .metrics.model import InputQuality
-from .package.evidence import package_backend
+from .metrics.compute import Aggregates, aggregate, input_quality, metrics_as_of
+from .metrics.model import ConnectorMetrics, InputQuality
+from .metrics.series import metric_series
+from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
 from .result import Result
-from .sources import read_telemetry
+from .sources import Telemetry, read_telemetry
+from .trajectory import history
+from .trajectory.fixplan import fix_plan
+from .trajectory.forecast import DEFAULT_HORIZON, SCENARIOS, forecast, project
+from .trajectory.history import History
 
 
 @dataclass
@@ -30,16 +36,40 @@ class CheckRun:
     policy: Policy
 
 
+@dataclass
+class Prepared:
+    """Telemetry read and checked, aggregated once: what a check, a history, a forecast
+    and a watch are all computed from."""
+
+    con: BaseBackend
+    data: Telemetry
+    quality: InputQuality
+    policy: Policy
+    aggs: Aggregates
+    names: list[str]  # the connectors judged
+    configs: dict[str, GaConfig | None]  # ga.toml for the connector it declares, else None
+    backends: dict[str, BackendEvidence | None]
+
+    def pseudonym(self, column: ibis.Value) -> ibis.Value:
+        """A connection id as shown in reports: never the raw id. A store holds salted
+        SHA-256 pseudonyms already; ids read in place are hashed with the default salt."""
+        if self.data.sources == {"store"}:
+            return column.substr(0, 16)
+        return (ibis.literal(PSEUDONYM_SALT) + column).hexdigest("sha256").substr(0, 16)
+
+
+PSEUDONYM_SALT = "connector-ga/pseudonym/v1:"
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.2f}%"
 
 
-def run_check(
+def prepare(
     *,
     config: GaConfig | None = None,
     telemetry: Sequence[str] | None = None,
     fmt: str | None = None,
-    as_of: dt.date | None = None,
     connector: str | None = None,
     all_connectors: bool = False,
     policy: Policy | str | Path | None = None,
@@ -47,11 +77,9 @@ def run_check(
     con: BaseBackend | None = None,
     store: str | Path | None = None,
     engine: str = "duckdb",
-) -> CheckRun:
-    """Read telemetry (files in place, or a store), compute every metric, judge each connector.
-
-    `engine` runs the metrics on DuckDB (default) or Spark; a store is always DuckDB.
-    """
+) -> Prepared:
+    """Read telemetry (files in place, or a store), check its quality, aggregate it, and
+    settle which connectors are judged and what ga.toml declares for each."""
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     base_dir = None
@@ -87,10 +115,46 @@ def run_check(
 
     selection = None if all_connectors else ([wanted] if wanted else None)
     try:
-        quality, metrics = compute(con, data, policy, as_of=as_of, connectors=selection)
+        quality = input_quality(data, selection)
+        _check_quality(data, quality, policy, max_reject_rate)
+        aggs = aggregate(con, data, policy, quality, selection)
     except engines.engine_errors() as exc:
         raise _unreadable(data, exc) from None
 
+    if selection and wanted and wanted not in aggs.spans:
+        others = _connectors_in(data)
+        raise InputError(
+            f"telemetry holds no request for connector '{wanted}'"
+            + (f" (it holds: {', '.join(others)})" if others else "")
+        )
+    if not all_connectors and not wanted and len(aggs.spans) > 1:
+        raise InputError(
+            f"telemetry holds {len(aggs.spans)} connectors ({', '.join(sorted(aggs.spans))}): "
+            "pass --connector ID for one, or --all for a verdict per connector"
+        )
+
+    def declares(name: str) -> bool:
+        """ga.toml's declarations are about its own connector, and only that one."""
+        if config is None:
+            return False
+        if declared_id is None:
+            return not all_connectors
+        return name == declared_id
+
+    names = sorted(aggs.spans)
+    return Prepared(
+        con=con,
+        data=data,
+        quality=quality,
+        policy=policy,
+        aggs=aggs,
+        names=names,
+        configs={n: config if declares(n) else None for n in names},
+        backends={n: backend if declares(n) else None for n in names},
+    )
+
+
+def _check_quality(data, quality: InputQuality, policy: Policy, max_reject_rate) -> None:
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
     if quality.rows and quality.rejected_rows > limit * quality.rows:
         raise InputError(
@@ -105,37 +169,116 @@ def run_check(
             details=[str(s) for s in quality.samples],
         )
 
-    if selection and wanted and metrics[wanted].first_day is None:
-        others = _connectors_in(data)
-        raise InputError(
-            f"telemetry holds no request for connector '{wanted}'"
-            + (f" (it holds: {', '.join(others)})" if others else "")
-        )
-    if not all_connectors and not wanted and len(metrics) > 1:
-        raise InputError(
-            f"telemetry holds {len(metrics)} connectors ({', '.join(sorted(metrics))}): "
-            "pass --connector ID for one, or --all for a verdict per connector"
-        )
 
-    def declares(name: str) -> bool:
-        """ga.toml's declarations are about its own connector, and only that one."""
-        if config is None:
-            return False
-        if declared_id is None:
-            return not all_connectors
-        return name == declared_id
+def judge(p: Prepared, metrics: ConnectorMetrics) -> Result:
+    name = metrics.connector
+    return evaluate(metrics, p.quality, p.policy, p.configs.get(name), backend=p.backends.get(name))
 
-    results = [
-        evaluate(
-            m,
-            quality,
-            policy,
-            config if declares(name) else None,
-            backend=backend if declares(name) else None,
-        )
-        for name, m in sorted(metrics.items())
-    ]
-    return CheckRun(results=results, quality=quality, policy=policy)
+
+def run_check(
+    *,
+    as_of: dt.date | None = None,
+    scenario: str = "no-new-faults",
+    horizon: int = DEFAULT_HORIZON,
+    trajectory: bool = True,
+    **options,
+) -> CheckRun:
+    """Read telemetry, compute every metric, judge each connector as of one date D (the
+    latest request of all, or `as_of`), and add the forecast and the fix plan (unless
+    `trajectory` is False).
+
+    `engine` runs the metrics on DuckDB (default) or Spark; a store is always DuckDB.
+    """
+    if scenario not in SCENARIOS:
+        raise InputError(f"--scenario {scenario}: expected one of {', '.join(SCENARIOS)}")
+    if horizon < 1:
+        raise InputError(f"--horizon {horizon}: expected a number of days >= 1")
+    p = prepare(**options)
+    d = as_of or p.aggs.latest_day
+    try:
+        metrics = metrics_as_of(p.aggs, p.policy, d, p.names)
+        results = {name: judge(p, m) for name, m in metrics.items()}
+        if trajectory:
+            _add_trajectory(p, results, scenario, horizon)
+    except engines.engine_errors() as exc:
+        raise _unreadable(p.data, exc) from None
+    return CheckRun(
+        results=[results[n] for n in sorted(results)], quality=p.quality, policy=p.policy
+    )
+
+
+def _add_trajectory(p: Prepared, results: dict[str, Result], scenario: str, horizon: int):
+    """The forecast of every connector (projected together) and the fix plan of each."""
+    projections = project(
+        {n: r for n, r in results.items() if r.verdict not in ("ready", "ready-with-exception")},
+        p.aggs.daily,
+        p.aggs.weekly_users,
+        p.aggs.spans,
+        p.quality,
+        p.policy,
+        p.configs,
+        p.backends,
+        scenario,
+        horizon,
+    )
+    for name, result in results.items():
+        result.forecast = forecast(result, projections.get(name), p.policy, scenario, horizon)
+        if p.aggs.requests is not None:
+            result.fix_plan = fix_plan(p.aggs.requests, result, p.policy, p.pseudonym)
+
+
+@dataclass
+class HistoryRun:
+    """A history per connector, and the Result of every day it holds."""
+
+    histories: list[History]
+    results: dict[str, list[Result]]
+    quality: InputQuality
+
+
+def history_days(
+    first: dt.date | None, last: dt.date | None, days: int | None, latest: dt.date | None
+) -> list[dt.date]:
+    """The days of a history: [first, last], or the `days` days up to `last` (default: the
+    latest request); 90 days when neither a first day nor a number of days is given."""
+    end = last or latest
+    if end is None:
+        return []
+    if first is not None and days is not None:
+        raise InputError("--from and --days: give one of them")
+    start = first or end - dt.timedelta(days=(days or DEFAULT_HISTORY_DAYS) - 1)
+    if start > end:
+        raise InputError(f"--from {start} is after --to {end}")
+    if days is not None and days < 1:
+        raise InputError(f"--days {days}: expected a number of days >= 1")
+    return [start + dt.timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+DEFAULT_HISTORY_DAYS = 90
+
+
+def run_history(
+    *,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    days: int | None = None,
+    **options,
+) -> HistoryRun:
+    """For every day of a range, each connector's Result as of that day (equal to a check
+    `--as-of` that day), from the daily aggregate in one pass."""
+    history_days(first, last, days, dt.date(2000, 1, 1))  # bad options fail before reading
+    p = prepare(**options)
+    targets = history_days(first, last, days, p.aggs.latest_day)
+    try:
+        series = metric_series(p.aggs.daily, p.aggs.weekly_users, p.policy, targets, p.aggs.spans)
+    except engines.engine_errors() as exc:
+        raise _unreadable(p.data, exc) from None
+    results = {name: [judge(p, m) for m in series[name]] for name in p.names}
+    return HistoryRun(
+        histories=[history.build(name, results[name]) for name in p.names],
+        results=results,
+        quality=p.quality,
+    )
 
 
 def _unreadable(data, exc: BaseException) -> InputError:

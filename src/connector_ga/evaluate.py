@@ -6,9 +6,10 @@ Thresholds and comparisons come from the policy; pass/fail is decided on integer
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
-from .config import GaConfig
+from .config import GaConfig, SupportHours
 from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.stats import confident_sample, wilson_interval, z_score
 from .months import add_months, whole_months
@@ -189,11 +190,25 @@ def _backend_production(
 def _support_model(config: GaConfig | None, rule: CriterionPolicy, year_start: dt.date):
     backend = config.support.backend if config else None
     connector = config.support.connector if config else None
-    check = check_support(backend, connector, year_start)
+    check = _support_check(
+        backend.model_dump_json() if backend else None,
+        connector.model_dump_json() if connector else None,
+        year_start,
+    )
     return Criterion(id="support-model", level=rule.level, status=check.status, detail=check.detail)
 
 
-def _wau(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
+@functools.lru_cache(maxsize=1024)
+def _support_check(backend: str | None, connector: str | None, year_start: dt.date):
+    """check_support, once per declarations and year: a history judges many days alike."""
+    return check_support(
+        SupportHours.model_validate_json(backend) if backend else None,
+        SupportHours.model_validate_json(connector) if connector else None,
+        year_start,
+    )
+
+
+def wau_criterion(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
     if not m.wau:
         return Criterion(
             id="weekly-active-users",
@@ -239,7 +254,7 @@ def _wau(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
     )
 
 
-def _mac(m: ConnectorMetrics, rule: CriterionPolicy, lookback: int) -> Criterion:
+def mac_criterion(m: ConnectorMetrics, rule: CriterionPolicy, lookback: int) -> Criterion:
     if m.first_day is None:
         return Criterion(
             id="monthly-active-connections",
@@ -353,8 +368,8 @@ def evaluate(
         _slo(m, rules.slo, rules.availability, z),
         _success_rate(m, rules.success_rate, z),
         _support_model(config, rules.support_model, m.as_of),
-        _wau(m, rules.weekly_active_users),
-        _mac(m, rules.monthly_active_connections, policy.window.mac_lookback_days),
+        wau_criterion(m, rules.weekly_active_users),
+        mac_criterion(m, rules.monthly_active_connections, policy.window.mac_lookback_days),
     ]
 
     since = config.connector.preview_since if config else None

@@ -116,6 +116,37 @@ class DataQuality(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+Basis = Literal["window", "trend", "calendar", "declaration"]
+
+
+class CriterionForecast(BaseModel):
+    """When a criterion that does not pass today would pass, and why then."""
+
+    passes_on: dt.date | None
+    basis: Basis
+    low: dt.date | None = None  # trend only: the dates the 80% band gives
+    high: dt.date | None = None
+    why: str = ""  # one sentence naming the cause, as a user reads it
+
+
+class ExceptionForecast(BaseModel):
+    id: str
+    applies_on: dt.date | None
+    basis: Literal["calendar"] = "calendar"
+
+
+class Forecast(BaseModel):
+    """The earliest dates each criterion, and the verdict, would pass (DESIGN.md Trajectory)."""
+
+    horizon_days: int
+    scenario: Literal["no-new-faults", "recent-rate"]
+    ready_on: dt.date | None
+    ready_basis: Basis | None = None
+    exception: ExceptionForecast | None = None
+    criteria: dict[str, CriterionForecast] = Field(default_factory=dict)
+    summary: str = ""
+
+
 class OperationFix(BaseModel):
     """One operation's share of what fails a reliability criterion."""
 
@@ -180,6 +211,7 @@ class Result(BaseModel):
     data_quality: DataQuality
     policy: PolicyRef
     declarations: dict[str, Any] = Field(default_factory=dict)
+    forecast: Forecast | None = None
     fix_plan: FixPlan | None = None
 
     model_config = {"populate_by_name": True}

@@ -1,14 +1,16 @@
-"""The metric queries: DESIGN.md's definitions as Ibis expressions, executed at the edge.
+"""The requests, read once into what the metrics need: DESIGN.md's definitions as Ibis
+expressions, executed at the edge.
 
 The requests stream through the engine a few times (input quality, duplicates, the daily
-aggregate, weekly users, operations); everything later works on the small daily aggregate.
+aggregate, weekly users, operations); everything later works on the small daily aggregate
+(`series` computes the metrics from it, for one date or many).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from fractions import Fraction
+from dataclasses import dataclass
 
 import ibis
 from ibis.backends import BaseBackend
@@ -18,14 +20,8 @@ from ..attribution import attribute
 from ..policy import Policy
 from ..schema import REJECT_REASONS
 from ..sources import Telemetry
-from .model import (
-    ConnectorMetrics,
-    DayCounts,
-    InputQuality,
-    OperationCounts,
-    RejectSample,
-    WeekCount,
-)
+from .model import ConnectorMetrics, InputQuality, OperationCounts, RejectSample
+from .series import Span, WeeklyUsers, metric_series, spans, weekly_users_from
 
 MAX_SAMPLES = 10
 
@@ -155,94 +151,52 @@ def daily_aggregate(requests: ibis.Table) -> ibis.Table:
     ).aggregate(requests=r.weight.sum(), rows=r.count(), max_weight=r.weight.max())
 
 
-# ---- windows ---------------------------------------------------------------------------
-
-
-def last_sunday(day: dt.date) -> dt.date:
-    """The latest Sunday on or before `day` (a week is complete when its Sunday ≤ D)."""
-    return day - dt.timedelta(days=(day.weekday() + 1) % 7)
-
-
-def iso_week_label(monday: dt.date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _windows_table(rows: list[dict]) -> ibis.Table:
-    return ibis.memtable(
-        rows,
-        schema=ibis.schema(
-            {"connector": "string", "w_start": "date", "w_end": "date", "m_start": "date"}
-        ),
-    )
-
-
-def _in_window(table: ibis.Table, windows: ibis.Table, start: str = "w_start") -> ibis.Table:
-    joined = table.join(windows, "connector")
-    return joined.filter((joined.day >= joined[start]) & (joined.day <= joined.w_end))
-
-
 # ---- the computation -------------------------------------------------------------------
 
 
-def compute(
+@dataclass
+class Aggregates:
+    """What every metric is computed from: the daily aggregate, each connector's span, and
+    distinct users per ISO week; `requests` (valid, attributed) when read in place."""
+
+    daily: ibis.Table
+    spans: dict[str, Span]
+    weekly_users: WeeklyUsers
+    requests: ibis.Table | None = None
+
+    @property
+    def latest_day(self) -> dt.date | None:
+        return max((s.last for s in self.spans.values()), default=None)
+
+
+def aggregate(
     con: BaseBackend,
     telemetry: Telemetry,
     policy: Policy,
-    as_of: dt.date | None = None,
+    quality: InputQuality,
     connectors: Sequence[str] | None = None,
-) -> tuple[InputQuality, dict[str, ConnectorMetrics]]:
-    """Every metric for every connector in the telemetry (or the named ones)."""
-    quality = input_quality(telemetry, connectors)
+) -> Aggregates:
+    """One pass over the requests into the daily aggregate (kept by the engine)."""
     requests = valid_requests(telemetry, policy, quality, connectors)
     daily = engine.materialize(con, daily_aggregate(requests), "cga_daily")
+    return Aggregates(daily, spans(daily), weekly_users_from(requests), requests)
 
-    spans = (
-        daily.group_by("connector")
-        .aggregate(first=daily.day.min(), last=daily.day.max(), max_weight=daily.max_weight.max())
-        .execute()
-    )
-    window_days = policy.window.reliability_days
-    lookback = policy.window.mac_lookback_days
-    mac_days = policy.window.mac_days
-    results: dict[str, ConnectorMetrics] = {}
-    windows: list[dict] = []
-    # Every connector is judged as of one D: the latest request in the whole telemetry.
-    d = as_of or max((_date(last) for last in spans["last"]), default=None)
-    for row in spans.itertuples(index=False):
-        first, last = _date(row.first), _date(row.last)
-        start = d - dt.timedelta(days=window_days - 1)
-        results[row.connector] = ConnectorMetrics(
-            connector=row.connector,
-            as_of=d,
-            window_start=start,
-            window_end=d,
-            first_day=first,
-            last_day=last,
-            weighted=int(row.max_weight) > 1,
-        )
-        mac_first_target = d - dt.timedelta(days=mac_days - 1)
-        windows.append(
-            {
-                "connector": row.connector,
-                "w_start": start,
-                "w_end": d,
-                "m_start": mac_first_target - dt.timedelta(days=lookback - 1),
-            }
-        )
-    for name in connectors or ():
-        if name not in results:
-            results[name] = _empty(name, as_of)
-    if not windows:
-        return quality, results
 
-    wins = _windows_table(windows)
-    _reliability(daily, wins, results, policy)
-    _slo(daily, wins, results, policy)
-    _mac(daily, wins, results, lookback, mac_days)
-    _wau(requests, results, policy.window.wau_weeks)
-    _operations(requests, windows, results)
-    return quality, results
+def metrics_as_of(
+    aggs: Aggregates, policy: Policy, as_of: dt.date, names: Sequence[str]
+) -> dict[str, ConnectorMetrics]:
+    """Every metric of each named connector as of one date, with the per-day points of its
+    window and, read in place, its operations."""
+    known = {name: aggs.spans[name] for name in names}
+    series = metric_series(aggs.daily, aggs.weekly_users, policy, [as_of], known, chart_points=True)
+    results = {name: days[0] for name, days in series.items()}
+    if results and aggs.requests is not None:
+        windows = [
+            {"connector": n, "w_start": m.window_start, "w_end": m.window_end}
+            for n, m in results.items()
+        ]
+        _operations(aggs.requests, windows, results)
+    return results
 
 
 def _utc(day: dt.date) -> ibis.Value:
@@ -250,187 +204,10 @@ def _utc(day: dt.date) -> ibis.Value:
     return ibis.literal(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
 
 
-def _date(value) -> dt.date:
-    return value.date() if hasattr(value, "date") else value
-
-
-def _empty(name: str, as_of: dt.date | None) -> ConnectorMetrics:
-    d = as_of or dt.datetime.now(dt.UTC).date()
-    return ConnectorMetrics(
-        connector=name, as_of=d, window_start=d, window_end=d, first_day=None, last_day=None
+def _windows_table(rows: list[dict]) -> ibis.Table:
+    return ibis.memtable(
+        rows, schema=ibis.schema({"connector": "string", "w_start": "date", "w_end": "date"})
     )
-
-
-def _reliability(
-    daily: ibis.Table, wins: ibis.Table, results: dict[str, ConnectorMetrics], policy: Policy
-) -> None:
-    w = _in_window(daily, wins)
-    per_day = (
-        w.group_by("connector", "day", "fault", "status_class")
-        .aggregate(
-            requests=w.requests.sum(),
-            rows_without_connection=w.rows.sum(where=w.connection_id.isnull()).fill_null(0),
-            rows_without_user=w.rows.sum(where=~w.has_user).fill_null(0),
-            unattributed=w.requests.sum(where=w.unattributed).fill_null(0),
-        )
-        .execute()
-    )
-    days: dict[tuple[str, dt.date], DayCounts] = {}
-    for row in per_day.itertuples(index=False):
-        m = results[row.connector]
-        n = int(row.requests)
-        fault = row.fault
-        m.requests += n
-        m.faults[fault] += n
-        m.rows_without_connection += int(row.rows_without_connection)
-        m.rows_without_user += int(row.rows_without_user)
-        m.unattributed_5xx += int(row.unattributed)
-        success = fault != "throttled" and 1 <= int(row.status_class) <= 3
-        if success:
-            m.successes += n
-        day = _date(row.day)
-        counts = days.setdefault((row.connector, day), DayCounts(date=day))
-        counts.requests += n
-        counts.faults[fault] += n
-        label = f"{int(row.status_class)}xx"
-        counts.status_classes[label] = counts.status_classes.get(label, 0) + n
-        if fault != "throttled":
-            counts.eligible += n
-            if success:
-                counts.successes += n
-    for counts in days.values():
-        # Rows come in the engine's order: the JSON lists classes the same on every run.
-        counts.status_classes = dict(sorted(counts.status_classes.items()))
-    for m in results.values():
-        m.throttled = m.faults["throttled"]
-        m.eligible = m.requests - m.throttled
-        m.daily = sorted(
-            (c for (name, _), c in days.items() if name == m.connector), key=lambda c: c.date
-        )
-
-
-def _slo(
-    daily: ibis.Table, wins: ibis.Table, results: dict[str, ConnectorMetrics], policy: Policy
-) -> None:
-    """Connections whose own availability meets the bar, decided on integers."""
-    bar: Fraction = policy.criteria.availability.exact_threshold
-    w = _in_window(daily, wins)
-    w = w.filter(w.connection_id.notnull())
-    per_connection = w.group_by("connector", "connection_id").aggregate(
-        eligible=w.requests.sum(where=w.fault != "throttled"),
-        connector_faults=w.requests.sum(where=w.fault == "connector"),
-    )
-    c = per_connection.mutate(
-        eligible=per_connection.eligible.fill_null(0),
-        connector_faults=per_connection.connector_faults.fill_null(0),
-    )
-    c = c.filter(c.eligible >= 1)
-    meets = (c.eligible - c.connector_faults) * bar.denominator >= c.eligible * bar.numerator
-    if policy.criteria.availability.comparison == ">":
-        meets = (c.eligible - c.connector_faults) * bar.denominator > c.eligible * bar.numerator
-    flagged = c.mutate(meets=meets.cast("int64"))
-    summary = (
-        flagged.group_by("connector")
-        .aggregate(connections=flagged.count(), meeting=flagged.meets.sum())
-        .execute()
-    )
-    for row in summary.itertuples(index=False):
-        m = results[row.connector]
-        m.connections = int(row.connections)
-        m.connections_meeting_bar = int(row.meeting)
-
-
-def _mac(
-    daily: ibis.Table,
-    wins: ibis.Table,
-    results: dict[str, ConnectorMetrics],
-    lookback: int,
-    mac_days: int,
-) -> None:
-    """MAC(d) = distinct connections with a request on [d-lookback+1, d], for the last days.
-
-    Each connection's active days are merged into islands whose coverage is contiguous
-    (next active day ≤ previous + lookback), so MAC(d) counts islands covering d: +1 at an
-    island's first day, -1 the day after its coverage ends. No distinct count per day.
-    """
-    w = _in_window(daily, wins, start="m_start")
-    pairs = w.filter(w.connection_id.notnull()).select("connector", "connection_id", "day")
-    pairs = pairs.distinct()
-    order = ibis.window(group_by=[pairs.connector, pairs.connection_id], order_by=pairs.day)
-    previous = pairs.day.lag().over(order)
-    gap = pairs.day.delta(previous, unit="day")
-    starts = ibis.ifelse(previous.isnull() | (gap > lookback), 1, 0)
-    marked = pairs.mutate(_new=starts)
-    marked = marked.mutate(_island=marked._new.cumsum().over(order))
-    islands = marked.group_by("connector", "connection_id", "_island").aggregate(
-        first=marked.day.min(), last=marked.day.max()
-    )
-    events = islands.group_by("connector", "first", "last").aggregate(n=islands.count()).execute()
-    deltas: dict[str, dict[dt.date, int]] = {}
-    for row in events.itertuples(index=False):
-        per = deltas.setdefault(row.connector, {})
-        first, last = _date(row.first), _date(row.last)
-        per[first] = per.get(first, 0) + int(row.n)
-        end = last + dt.timedelta(days=lookback)
-        per[end] = per.get(end, 0) - int(row.n)
-    for name, m in results.items():
-        if m.first_day is None:
-            continue
-        per = sorted(deltas.get(name, {}).items())
-        targets = [m.as_of - dt.timedelta(days=k) for k in range(mac_days - 1, -1, -1)]
-        series, running, i = [], 0, 0
-        for d in targets:
-            while i < len(per) and per[i][0] <= d:
-                running += per[i][1]
-                i += 1
-            series.append((d, running))
-        m.mac_series = series
-        m.mac_current = series[-1][1]
-        qualifying = [
-            (d, n)
-            for d, n in series
-            if d - dt.timedelta(days=lookback - 1) >= m.first_day and d <= m.last_day
-        ]
-        if qualifying:
-            m.mac_min_date, m.mac_min = min(qualifying, key=lambda item: (item[1], item[0]))
-            m.mac_partial_lookback = False
-        else:
-            m.mac_min_date, m.mac_min = m.as_of, m.mac_current
-            m.mac_partial_lookback = True
-
-
-def _wau(requests: ibis.Table, results: dict[str, ConnectorMetrics], weeks: int) -> None:
-    """Distinct users in each of the last complete ISO weeks (throttled requests included)."""
-    plans: dict[str, list[dt.date]] = {}
-    for name, m in results.items():
-        if m.first_day is None:
-            continue
-        sunday = last_sunday(m.as_of)
-        plans[name] = [sunday - dt.timedelta(days=6 + 7 * k) for k in range(weeks - 1, -1, -1)]
-    if not plans:
-        return
-    lo = min(mondays[0] for mondays in plans.values())
-    hi = max(mondays[-1] for mondays in plans.values()) + dt.timedelta(days=7)
-    r = requests
-    lo_ts, hi_ts = _utc(lo), _utc(hi)
-    r = r.filter((r.time >= lo_ts) & (r.time < hi_ts) & r.connector.isin(list(plans)))
-    counts = (
-        r.group_by(connector=r.connector, week=r.time.truncate("W").date())
-        .aggregate(users=r.user_id.nunique())
-        .execute()
-    )
-    found = {(row.connector, _date(row.week)): int(row.users) for row in counts.itertuples()}
-    for name, mondays in plans.items():
-        m = results[name]
-        m.wau = [
-            WeekCount(
-                week=iso_week_label(monday),
-                start=monday,
-                users=found.get((name, monday), 0),
-                before_first_day=monday < m.first_day,
-            )
-            for monday in mondays
-        ]
 
 
 def _requests_in_windows(requests: ibis.Table, windows: list[dict]) -> ibis.Table:
@@ -442,7 +219,8 @@ def _requests_in_windows(requests: ibis.Table, windows: list[dict]) -> ibis.Tabl
         lo = _utc(start)
         hi = _utc(end + dt.timedelta(days=1))
         return requests.filter((requests.time >= lo) & (requests.time < hi))
-    return _in_window(requests, _windows_table(windows))
+    joined = requests.join(_windows_table(windows), "connector")
+    return joined.filter((joined.day >= joined.w_start) & (joined.day <= joined.w_end))
 
 
 def _operations(requests: ibis.Table, windows: list[dict], results: dict[str, ConnectorMetrics]):

@@ -1,0 +1,101 @@
+"""`connector-ga history`: the verdict and every criterion per day, and what changed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..waiting import DEFAULT_WAIT_SECONDS
+from .common import (
+    ConfigOpt,
+    PolicyOpt,
+    RejectOpt,
+    TelemetryOpt,
+    WaitOpt,
+    check_reject_rate,
+    err,
+    load_config_here,
+    parse_date,
+    telemetry_store,
+    user_errors,
+    waits_for_store,
+    working,
+)
+
+
+@user_errors
+@waits_for_store
+def history(
+    telemetry: TelemetryOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
+    ] = None,
+    first: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="First day of the history.")
+    ] = None,
+    last: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE", help="Last day (default: the latest request)."),
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", metavar="N", help="The N days up to --to (default 90)."),
+    ] = None,
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="The connector, in fleet telemetry.")
+    ] = None,
+    all_connectors: Annotated[
+        bool, typer.Option("--all", help="A history per connector in the telemetry.")
+    ] = False,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", metavar="FILE|-", help="Write connector-ga/history/v1 JSON."),
+    ] = None,
+    policy: PolicyOpt = None,
+    max_reject_rate: RejectOpt = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Store to read when no --telemetry is given."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (embedded) or spark (PySpark).")
+    ] = "duckdb",
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """The verdict and each criterion for every day, as `check --as-of` that day would give."""
+    from ..api import run_history
+    from ..outputs import history_terminal
+    from ..outputs.json_result import write_atomic
+    from ..trajectory.history import dumps
+
+    check_reject_rate(max_reject_rate)
+    first_day, last_day = parse_date(first, "--from"), parse_date(last, "--to")
+    cfg = load_config_here(config)
+    with working("reading telemetry and computing the history"):
+        run = run_history(
+            config=cfg,
+            telemetry=telemetry,
+            store=telemetry_store(telemetry, store, cfg),
+            fmt=fmt,
+            first=first_day,
+            last=last_day,
+            days=days,
+            connector=connector,
+            all_connectors=all_connectors,
+            policy=policy,
+            max_reject_rate=max_reject_rate,
+            engine=engine,
+        )
+    console = err if json_out == "-" else Console(highlight=False)
+    history_terminal.render_all(run.histories, console)
+    payload = dumps(run.histories, fleet=all_connectors)
+    if json_out == "-":
+        sys.stdout.write(payload)
+    elif json_out:
+        write_atomic(json_out, payload)

@@ -1,0 +1,421 @@
+"""Every metric of DESIGN.md for a list of evaluation dates, from the daily aggregate.
+
+A check is the list of one date D; a history is a range of dates; a forecast is a range of
+future dates over the daily aggregate extended with projected days. The same functions
+compute all three, so a day of a history equals `check --as-of` that day in every figure.
+
+Each query reads the small daily aggregate once for the whole list of dates:
+- reliability: per-day counts, summed over each date's window in Python;
+- SLO: each connection's window sums change only on the days a request enters or leaves
+  the window, so a running sum over those events (a window function) gives, per day, how
+  many connections have eligible requests and how many meet the bar;
+- MAC: each connection's active days merged into islands of coverage, counted per day;
+- WAU: distinct users per ISO week (from the requests, or a store's weekly rollup).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import ibis
+
+from ..policy import Policy
+from .model import FAULT_KINDS, ConnectorMetrics, DayCounts, WeekCount
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A connector's telemetry: first and last UTC day, and whether rows are sampled."""
+
+    first: dt.date
+    last: dt.date
+    weighted: bool
+
+
+@dataclass
+class Counts:
+    """Weighted request counts that add up over days (and subtract, for a sliding window)."""
+
+    requests: int = 0
+    successes: int = 0
+    faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULT_KINDS, 0))
+    rows_without_connection: int = 0
+    rows_without_user: int = 0
+    unattributed: int = 0
+
+    def add(self, other: Counts, sign: int = 1) -> None:
+        self.requests += sign * other.requests
+        self.successes += sign * other.successes
+        for kind, n in other.faults.items():
+            self.faults[kind] += sign * n
+        self.rows_without_connection += sign * other.rows_without_connection
+        self.rows_without_user += sign * other.rows_without_user
+        self.unattributed += sign * other.unattributed
+
+
+# A function that counts distinct users per (connector, ISO week Monday) for Mondays in
+# [first, last]: the requests' user ids in place, a store's weekly rollup otherwise.
+WeeklyUsers = Callable[[Sequence[str], dt.date, dt.date], dict[tuple[str, dt.date], int]]
+
+
+def _date(value) -> dt.date:
+    return value.date() if hasattr(value, "date") else value
+
+
+def spans(daily: ibis.Table) -> dict[str, Span]:
+    rows = (
+        daily.group_by("connector")
+        .aggregate(first=daily.day.min(), last=daily.day.max(), max_weight=daily.max_weight.max())
+        .execute()
+    )
+    return {
+        r.connector: Span(_date(r.first), _date(r.last), int(r.max_weight) > 1)
+        for r in rows.itertuples(index=False)
+    }
+
+
+def last_sunday(day: dt.date) -> dt.date:
+    """The latest Sunday on or before `day` (a week is complete when its Sunday ≤ D)."""
+    return day - dt.timedelta(days=(day.weekday() + 1) % 7)
+
+
+def iso_week_label(monday: dt.date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def wau_mondays(as_of: dt.date, weeks: int) -> list[dt.date]:
+    """The Mondays of the last `weeks` complete ISO weeks as of a date, oldest first."""
+    sunday = last_sunday(as_of)
+    return [sunday - dt.timedelta(days=6 + 7 * k) for k in range(weeks - 1, -1, -1)]
+
+
+def _between(table: ibis.Table, lo: dt.date, hi: dt.date) -> ibis.Table:
+    return table.filter((table.day >= lo) & (table.day <= hi))
+
+
+# ---- reliability -------------------------------------------------------------------------
+
+
+def per_day_counts(
+    daily: ibis.Table, names: Sequence[str], lo: dt.date, hi: dt.date
+) -> tuple[dict[str, dict[dt.date, Counts]], dict[str, dict[dt.date, DayCounts]]]:
+    """Counts per connector and day in [lo, hi], and the same as chart points."""
+    d = _between(daily, lo, hi).filter(daily.connector.isin(list(names)))
+    rows = (
+        d.group_by("connector", "day", "fault", "status_class")
+        .aggregate(
+            requests=d.requests.sum(),
+            rows_without_connection=d.rows.sum(where=d.connection_id.isnull()).fill_null(0),
+            rows_without_user=d.rows.sum(where=~d.has_user).fill_null(0),
+            unattributed=d.requests.sum(where=d.unattributed).fill_null(0),
+        )
+        .execute()
+    )
+    counts: dict[str, dict[dt.date, Counts]] = {}
+    points: dict[str, dict[dt.date, DayCounts]] = {}
+    for row in rows.itertuples(index=False):
+        day, fault, n = _date(row.day), row.fault, int(row.requests)
+        c = counts.setdefault(row.connector, {}).setdefault(day, Counts())
+        p = points.setdefault(row.connector, {}).setdefault(day, DayCounts(date=day))
+        success = fault != "throttled" and 1 <= int(row.status_class) <= 3
+        c.requests += n
+        c.faults[fault] += n
+        c.rows_without_connection += int(row.rows_without_connection)
+        c.rows_without_user += int(row.rows_without_user)
+        c.unattributed += int(row.unattributed)
+        p.requests += n
+        p.faults[fault] += n
+        label = f"{int(row.status_class)}xx"
+        p.status_classes[label] = p.status_classes.get(label, 0) + n
+        if fault != "throttled":
+            p.eligible += n
+        if success:
+            c.successes += n
+            p.successes += n
+    for per in points.values():
+        for p in per.values():
+            # Rows come in the engine's order: the JSON lists classes the same on every run.
+            p.status_classes = dict(sorted(p.status_classes.items()))
+    return counts, points
+
+
+def rolling(per_day: dict[dt.date, Counts], targets: Sequence[dt.date], days: int) -> list[Counts]:
+    """The counts over [d - days + 1, d] for each target d (targets ascending)."""
+    ordered = sorted(per_day)
+    total, out = Counts(), []
+    entered = left = 0
+    for d in targets:
+        while entered < len(ordered) and ordered[entered] <= d:
+            total.add(per_day[ordered[entered]])
+            entered += 1
+        start = d - dt.timedelta(days=days - 1)
+        while left < entered and ordered[left] < start:
+            total.add(per_day[ordered[left]], -1)
+            left += 1
+        snapshot = Counts()
+        snapshot.add(total)
+        out.append(snapshot)
+    return out
+
+
+# ---- SLO ---------------------------------------------------------------------------------
+
+
+def _meets(eligible: ibis.Value, faults: ibis.Value, bar: Fraction, strict: bool) -> ibis.Value:
+    left = (eligible - faults) * bar.denominator
+    right = eligible * bar.numerator
+    return left > right if strict else left >= right
+
+
+def slo_deltas(
+    daily: ibis.Table, policy: Policy, lo: dt.date, hi: dt.date
+) -> dict[str, list[tuple[dt.date, int, int]]]:
+    """Per connector, the days on which the number of connections with eligible requests in
+    the window, and of those meeting the bar, change: (day, Δconnections, Δmeeting).
+
+    A connection's window sums change only when one of its days enters (that day) or leaves
+    (that day + window) the window: a running sum over those events gives its sums at each
+    event, hence its state; a change of state is a delta for the connector.
+    """
+    window = policy.window.reliability_days
+    rule = policy.criteria.availability
+    d = _between(daily, lo - dt.timedelta(days=window - 1), hi)
+    d = d.filter(d.connection_id.notnull())
+    per = d.group_by("connector", "connection_id", "day").aggregate(
+        e=d.requests.sum(where=d.fault != "throttled").fill_null(0),
+        f=d.requests.sum(where=d.fault == "connector").fill_null(0),
+    )
+    per = per.filter((per.e != 0) | (per.f != 0))
+    enter = per.select("connector", "connection_id", "day", "e", "f")
+    leave = per.select(
+        "connector",
+        "connection_id",
+        day=(per.day + ibis.interval(days=window)),
+        e=-per.e,
+        f=-per.f,
+    )
+    events = enter.union(leave)
+    events = events.group_by("connector", "connection_id", "day").aggregate(
+        e=events.e.sum(), f=events.f.sum()
+    )
+    order = ibis.window(group_by=[events.connector, events.connection_id], order_by=events.day)
+    sums = events.mutate(e=events.e.cumsum().over(order), f=events.f.cumsum().over(order))
+    has = (sums.e >= 1).cast("int64")
+    meets = (sums.e >= 1) & _meets(sums.e, sums.f, rule.exact_threshold, rule.comparison == ">")
+    state = sums.mutate(has=has, meets=meets.cast("int64"))
+    order = ibis.window(group_by=[state.connector, state.connection_id], order_by=state.day)
+    changes = state.mutate(
+        d_has=state.has - state.has.lag().over(order).fill_null(0),
+        d_meets=state.meets - state.meets.lag().over(order).fill_null(0),
+    )
+    changes = changes.filter((changes.d_has != 0) | (changes.d_meets != 0))
+    totals = (
+        changes.group_by("connector", "day")
+        .aggregate(d_has=changes.d_has.sum(), d_meets=changes.d_meets.sum())
+        .execute()
+    )
+    out: dict[str, list[tuple[dt.date, int, int]]] = {}
+    for row in totals.itertuples(index=False):
+        out.setdefault(row.connector, []).append((_date(row.day), int(row.d_has), int(row.d_meets)))
+    for events_of in out.values():
+        events_of.sort()
+    return out
+
+
+def running(
+    deltas: list[tuple[dt.date, int, int]], targets: Sequence[dt.date]
+) -> list[tuple[int, int]]:
+    """The running totals of the deltas at each target day (targets ascending)."""
+    out, has, meets, i = [], 0, 0, 0
+    for d in targets:
+        while i < len(deltas) and deltas[i][0] <= d:
+            has += deltas[i][1]
+            meets += deltas[i][2]
+            i += 1
+        out.append((has, meets))
+    return out
+
+
+# ---- MAC ---------------------------------------------------------------------------------
+
+
+def mac_deltas(
+    daily: ibis.Table, lookback: int, lo: dt.date, hi: dt.date
+) -> dict[str, list[tuple[dt.date, int]]]:
+    """Per connector, the changes of MAC(x) for x in [lo, hi]: +1 on the first day of a
+    connection's island of coverage, -1 the day after its coverage ends.
+
+    A connection's active days are merged into islands whose coverage is contiguous (next
+    active day ≤ previous + lookback), so MAC(x) counts islands covering x: no distinct
+    count per day.
+    """
+    d = _between(daily, lo - dt.timedelta(days=lookback - 1), hi)
+    pairs = d.filter(d.connection_id.notnull()).select("connector", "connection_id", "day")
+    pairs = pairs.distinct()
+    order = ibis.window(group_by=[pairs.connector, pairs.connection_id], order_by=pairs.day)
+    previous = pairs.day.lag().over(order)
+    gap = pairs.day.delta(previous, unit="day")
+    starts = ibis.ifelse(previous.isnull() | (gap > lookback), 1, 0)
+    marked = pairs.mutate(_new=starts)
+    marked = marked.mutate(_island=marked._new.cumsum().over(order))
+    islands = marked.group_by("connector", "connection_id", "_island").aggregate(
+        first=marked.day.min(), last=marked.day.max()
+    )
+    events = islands.group_by("connector", "first", "last").aggregate(n=islands.count()).execute()
+    deltas: dict[str, dict[dt.date, int]] = {}
+    for row in events.itertuples(index=False):
+        per = deltas.setdefault(row.connector, {})
+        first, last = _date(row.first), _date(row.last)
+        per[first] = per.get(first, 0) + int(row.n)
+        end = last + dt.timedelta(days=lookback)
+        per[end] = per.get(end, 0) - int(row.n)
+    return {name: sorted(per.items()) for name, per in deltas.items()}
+
+
+def mac_series(deltas: list[tuple[dt.date, int]], first: dt.date, last: dt.date) -> dict:
+    """MAC(x) for every day x in [first, last]."""
+    series, n, i = {}, 0, 0
+    x = first
+    while x <= last:
+        while i < len(deltas) and deltas[i][0] <= x:
+            n += deltas[i][1]
+            i += 1
+        series[x] = n
+        x += ONE_DAY
+    return series
+
+
+def apply_mac(
+    m: ConnectorMetrics, series: dict[dt.date, int], mac_days: int, lookback: int
+) -> None:
+    """The MAC figures as of m.as_of: its series over the last `mac_days` days, MAC(D), and
+    the minimum over the days whose lookback lies inside the telemetry (else MAC(D))."""
+    targets = [m.as_of - dt.timedelta(days=k) for k in range(mac_days - 1, -1, -1)]
+    m.mac_series = [(x, series.get(x, 0)) for x in targets]
+    m.mac_current = m.mac_series[-1][1]
+    qualifying = [
+        (x, n)
+        for x, n in m.mac_series
+        if x - dt.timedelta(days=lookback - 1) >= m.first_day and x <= m.last_day
+    ]
+    if qualifying:
+        m.mac_min_date, m.mac_min = min(qualifying, key=lambda item: (item[1], item[0]))
+        m.mac_partial_lookback = False
+    else:
+        m.mac_min_date, m.mac_min = m.as_of, m.mac_current
+        m.mac_partial_lookback = True
+
+
+# ---- WAU ---------------------------------------------------------------------------------
+
+
+def weekly_users_from(requests: ibis.Table) -> WeeklyUsers:
+    """Distinct users per connector and ISO week, counted from the requests (any request,
+    throttled included)."""
+
+    def count(names: Sequence[str], first: dt.date, last: dt.date):
+        lo = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+        hi = dt.datetime.combine(last + dt.timedelta(days=7), dt.time(), tzinfo=dt.UTC)
+        r = requests
+        r = r.filter(
+            (r.time >= ibis.literal(lo)) & (r.time < ibis.literal(hi)) & r.connector.isin(names)
+        )
+        rows = (
+            r.group_by(connector=r.connector, week=r.time.truncate("W").date())
+            .aggregate(users=r.user_id.nunique())
+            .execute()
+        )
+        return {(row.connector, _date(row.week)): int(row.users) for row in rows.itertuples()}
+
+    return count
+
+
+def apply_wau(m: ConnectorMetrics, users: dict[tuple[str, dt.date], int], weeks: int) -> None:
+    m.wau = [
+        WeekCount(
+            week=iso_week_label(monday),
+            start=monday,
+            users=users.get((m.connector, monday), 0),
+            before_first_day=monday < m.first_day,
+        )
+        for monday in wau_mondays(m.as_of, weeks)
+    ]
+
+
+# ---- all of it ---------------------------------------------------------------------------
+
+
+def metric_series(
+    daily: ibis.Table,
+    weekly_users: WeeklyUsers,
+    policy: Policy,
+    targets: Sequence[dt.date],
+    known: dict[str, Span],
+    chart_points: bool = False,
+    usage: bool = True,
+) -> dict[str, list[ConnectorMetrics]]:
+    """Every metric of each connector in `known` as of each target date (ascending).
+
+    `chart_points` adds the per-day points of each date's window (for one date: a check);
+    `usage=False` leaves WAU and MAC out (a forecast takes them from their trends).
+    """
+    targets = sorted(targets)
+    names = sorted(known)
+    if not names or not targets:
+        return {name: [] for name in names}
+    window = policy.window.reliability_days
+    lookback = policy.window.mac_lookback_days
+    mac_days = policy.window.mac_days
+    lo, hi = targets[0], targets[-1]
+    results = {
+        name: [
+            ConnectorMetrics(
+                connector=name,
+                as_of=d,
+                window_start=d - dt.timedelta(days=window - 1),
+                window_end=d,
+                first_day=known[name].first,
+                last_day=known[name].last,
+                weighted=known[name].weighted,
+            )
+            for d in targets
+        ]
+        for name in names
+    }
+
+    counts, points = per_day_counts(daily, names, lo - dt.timedelta(days=window - 1), hi)
+    slo = slo_deltas(daily, policy, lo, hi)
+    mac_lo = lo - dt.timedelta(days=mac_days - 1)
+    mac = mac_deltas(daily, lookback, mac_lo, hi) if usage else {}
+    mondays = [monday for d in targets for monday in wau_mondays(d, policy.window.wau_weeks)]
+    users = weekly_users(names, min(mondays), max(mondays)) if usage else {}
+
+    for name in names:
+        series = results[name]
+        for m, c in zip(series, rolling(counts.get(name, {}), targets, window), strict=True):
+            m.requests = c.requests
+            m.faults = c.faults
+            m.successes = c.successes
+            m.throttled = c.faults["throttled"]
+            m.eligible = m.requests - m.throttled
+            m.rows_without_connection = c.rows_without_connection
+            m.rows_without_user = c.rows_without_user
+            m.unattributed_5xx = c.unattributed
+        for m, (has, meets) in zip(series, running(slo.get(name, []), targets), strict=True):
+            m.connections, m.connections_meeting_bar = has, meets
+        if usage:
+            per_day_mac = mac_series(mac.get(name, []), mac_lo, hi)
+            for m in series:
+                apply_mac(m, per_day_mac, mac_days, lookback)
+                apply_wau(m, users, policy.window.wau_weeks)
+        if chart_points:
+            days = points.get(name, {})
+            for m in series:
+                m.daily = [days[x] for x in sorted(days) if m.window_start <= x <= m.window_end]
+    return results

@@ -1,0 +1,471 @@
+"""Forecast: the earliest date each criterion that does not pass today would pass, and the
+earliest date a GA request would (DESIGN.md, "Trajectory").
+
+Nothing here judges anything itself. Future days are projected into the daily aggregate
+under a named scenario and evaluated exactly as a history is (`metrics.series` and
+`evaluate`), with the usage criteria taken from their trends and the calendar from the
+dates themselves:
+- `window` (availability, success rate, SLO): each future day carries the mean daily
+  eligible requests of the last 14 days, spread evenly over the connections active in them,
+  with the recent mix of non-fault statuses; `no-new-faults` adds no connector fault,
+  `recent-rate` adds connector faults at the median daily rate of those 14 days (spread over
+  the days and connections so that their running total follows the rate);
+- `trend` (WAU, MAC): a Theil–Sen line over the last 8 complete weeks of weekly users, and
+  over the last 56 days of MAC, with an 80% band;
+- `calendar`: the low-usage exception, 6 calendar months after preview_since;
+- `declaration`: backend-production and support-model change only when ga.toml does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from statistics import median
+
+import ibis
+import pyarrow as pa
+
+from ..config import GaConfig
+from ..evaluate import LOW_USAGE, evaluate, mac_criterion, wau_criterion
+from ..metrics.model import ConnectorMetrics, InputQuality, WeekCount
+from ..metrics.series import (
+    Span,
+    WeeklyUsers,
+    apply_mac,
+    iso_week_label,
+    last_sunday,
+    mac_deltas,
+    mac_series,
+    metric_series,
+    wau_mondays,
+)
+from ..policy import Policy
+from ..result import CriterionForecast, ExceptionForecast, Forecast, Result
+from .trend import Trend, theil_sen
+
+SCENARIOS = ("no-new-faults", "recent-rate")
+DEFAULT_HORIZON = 180
+RECENT_DAYS = 14
+TREND_WEEKS = 8
+TREND_DAYS = 56
+BAND = 0.80
+READY = ("ready", "ready-with-exception")
+WINDOW_CRITERIA = ("availability", "slo", "success-rate")
+TREND_CRITERIA = ("weekly-active-users", "monthly-active-connections")
+DECLARATION_CRITERIA = ("backend-production", "support-model")
+BASIS = {
+    **dict.fromkeys(WINDOW_CRITERIA, "window"),
+    **dict.fromkeys(TREND_CRITERIA, "trend"),
+    **dict.fromkeys(DECLARATION_CRITERIA, "declaration"),
+}
+ONE_DAY = dt.timedelta(days=1)
+NON_FAULT = ("none", "client", "backend")
+
+
+@dataclass
+class Recent:
+    """A connector's last 14 days: what the projection repeats."""
+
+    eligible: dict[dt.date, int] = field(default_factory=dict)
+    connector_faults: dict[dt.date, int] = field(default_factory=dict)
+    connections: set[str] = field(default_factory=set)
+    mix: dict[tuple[str, int], int] = field(default_factory=dict)  # non-fault statuses
+
+    def volume(self) -> int:
+        """The mean daily eligible requests, rounded half up to whole requests."""
+        total = sum(self.eligible.values())
+        return (2 * total + RECENT_DAYS) // (2 * RECENT_DAYS)
+
+    def fault_rate(self) -> Fraction:
+        """The median daily connector-fault rate, over the days with eligible requests."""
+        rates = [
+            Fraction(self.connector_faults.get(day, 0), n) for day, n in self.eligible.items() if n
+        ]
+        return Fraction(median(rates)) if rates else Fraction(0)
+
+
+def recent_traffic(daily: ibis.Table, names: Sequence[str], as_of: dt.date) -> dict[str, Recent]:
+    first = as_of - dt.timedelta(days=RECENT_DAYS - 1)
+    d = daily.filter((daily.day >= first) & (daily.day <= as_of) & daily.connector.isin(names))
+    d = d.filter(d.fault != "throttled")
+    rows = (
+        d.group_by("connector", "day", "connection_id", "fault", "status_class")
+        .aggregate(requests=d.requests.sum())
+        .execute()
+    )
+    out = {name: Recent() for name in names}
+    for row in rows.itertuples(index=False):
+        r = out[row.connector]
+        day, n = row.day.date() if hasattr(row.day, "date") else row.day, int(row.requests)
+        r.eligible[day] = r.eligible.get(day, 0) + n
+        if row.fault == "connector":
+            r.connector_faults[day] = r.connector_faults.get(day, 0) + n
+        elif row.fault in NON_FAULT:
+            key = (row.fault, int(row.status_class))
+            r.mix[key] = r.mix.get(key, 0) + n
+        if isinstance(row.connection_id, str):
+            r.connections.add(row.connection_id)
+    return out
+
+
+def _split(total: int, weights: list[tuple[object, int]]) -> list[tuple[object, int]]:
+    """`total` whole requests split in proportion to the weights (largest remainder)."""
+    weight_sum = sum(w for _, w in weights)
+    if total <= 0 or weight_sum <= 0:
+        return []
+    shares = [(key, Fraction(total * w, weight_sum)) for key, w in weights]
+    parts = [[key, int(share), share - int(share)] for key, share in shares]
+    left = total - sum(p[1] for p in parts)
+    for part in sorted(parts, key=lambda p: -p[2])[:left]:
+        part[1] += 1
+    return [(key, n) for key, n, _ in parts if n]
+
+
+def projected_rows(
+    recent: dict[str, Recent], as_of: dt.date, horizon: int, scenario: str
+) -> dict[str, list]:
+    """The daily-aggregate rows of the future days D+1 … D+horizon, by column."""
+    columns: dict[str, list] = {
+        name: []
+        for name in (
+            "connector",
+            "day",
+            "connection_id",
+            "fault",
+            "status_class",
+            "unattributed",
+            "has_user",
+            "requests",
+            "rows",
+            "max_weight",
+        )
+    }
+
+    def emit(connector, day, connection, fault, status_class, n):
+        for name, value in zip(
+            columns,
+            (connector, day, connection, fault, status_class, False, True, n, n, 1),
+            strict=True,
+        ):
+            columns[name].append(value)
+
+    for connector, r in recent.items():
+        volume = r.volume()
+        if volume == 0:
+            continue
+        mix = sorted(r.mix.items()) or [(("none", 2), 1)]
+        rate = r.fault_rate() if scenario == "recent-rate" else Fraction(0)
+        connections: list[str | None] = sorted(r.connections) or [None]
+        k = len(connections)
+        pointer = 0  # the next connection to carry a connector fault
+        for i in range(1, horizon + 1):
+            day = as_of + dt.timedelta(days=i)
+            # Running total of faults follows the rate: round half up of rate × volume × i.
+            faults = int(rate * volume * i + Fraction(1, 2)) - int(
+                rate * volume * (i - 1) + Fraction(1, 2)
+            )
+            base, extra = divmod(volume, k)
+            shares = [base + (1 if (j - i) % k < extra else 0) for j in range(k)]
+            faulted = [0] * k
+            for _ in range(min(faults, volume)):
+                while faulted[pointer] >= shares[pointer]:
+                    pointer = (pointer + 1) % k
+                faulted[pointer] += 1
+                pointer = (pointer + 1) % k
+            for j, connection in enumerate(connections):
+                if faulted[j]:
+                    emit(connector, day, connection, "connector", 5, faulted[j])
+                for (fault, status_class), n in _split(shares[j] - faulted[j], mix):
+                    emit(connector, day, connection, fault, status_class, n)
+    return columns
+
+
+def extend(daily: ibis.Table, rows: dict[str, list]) -> ibis.Table:
+    schema = daily.schema()
+    arrow = pa.table({name: pa.array(rows[name], type=schema[name].to_pyarrow()) for name in rows})
+    projected = ibis.memtable(arrow)
+    return daily.union(projected.select(*schema.names).cast(schema))
+
+
+# ---- usage trends ----------------------------------------------------------------------
+
+
+def _index(day: dt.date) -> int:
+    return day.toordinal()
+
+
+@dataclass
+class UsageTrends:
+    """Weekly users and MAC as measured up to D, and their lines."""
+
+    weeks: dict[dt.date, int]  # Monday -> users, complete weeks up to D
+    wau: Trend | None
+    mac: dict[dt.date, int]  # MAC(x) up to D
+    mac_trend: Trend | None
+
+
+def usage_trends(
+    name: str,
+    span: Span,
+    as_of: dt.date,
+    daily: ibis.Table,
+    weekly_users: WeeklyUsers,
+    policy: Policy,
+    mac_by_connector: dict[str, list[tuple[dt.date, int]]],
+) -> UsageTrends:
+    last_monday = last_sunday(as_of) - dt.timedelta(days=6)
+    mondays = [last_monday - dt.timedelta(days=7 * k) for k in range(TREND_WEEKS - 1, -1, -1)]
+    counts = weekly_users([name], mondays[0], mondays[-1])
+    weeks = {m: counts.get((name, m), 0) for m in mondays}
+    observed = [m for m in mondays if m >= span.first]
+    wau = theil_sen([_index(m) for m in observed], [weeks[m] for m in observed], BAND)
+    lookback = policy.window.mac_lookback_days
+    first = as_of - dt.timedelta(days=TREND_DAYS - 1)
+    mac = mac_series(mac_by_connector.get(name, []), first, as_of)
+    full = [x for x in mac if x - dt.timedelta(days=lookback - 1) >= span.first and x <= span.last]
+    points = full if len(full) >= 3 else [x for x in mac if span.first <= x <= span.last]
+    mac_trend = theil_sen([_index(x) for x in points], [mac[x] for x in points], BAND)
+    return UsageTrends(weeks, wau, mac, mac_trend)
+
+
+def _projected(trend: Trend | None, day: dt.date, band: str) -> int:
+    if trend is None:
+        return 0
+    return max(0, round(trend.at(_index(day), band)))
+
+
+def apply_usage(
+    m: ConnectorMetrics, usage: UsageTrends, as_of: dt.date, policy: Policy, band: str
+) -> None:
+    """WAU and MAC of a future day m.as_of: measured where known, the trend line beyond."""
+    complete = last_sunday(as_of)
+    m.wau = []
+    for monday in wau_mondays(m.as_of, policy.window.wau_weeks):
+        measured = monday + dt.timedelta(days=6) <= complete
+        m.wau.append(
+            WeekCount(
+                week=iso_week_label(monday),
+                start=monday,
+                users=usage.weeks.get(monday, 0)
+                if measured
+                else _projected(usage.wau, monday, band),
+                before_first_day=measured and monday < m.first_day,
+            )
+        )
+    series = dict(usage.mac)
+    day = as_of + ONE_DAY
+    while day <= m.as_of:
+        series[day] = _projected(usage.mac_trend, day, band)
+        day += ONE_DAY
+    m.last_day = m.as_of  # the projection assumes the telemetry goes on
+    apply_mac(m, series, policy.window.mac_days, policy.window.mac_lookback_days)
+
+
+# ---- the forecast ----------------------------------------------------------------------
+
+
+@dataclass
+class Projection:
+    """What one connector's forecast needs beyond its Result of today."""
+
+    days: list[Result]  # the evaluated future days D+1 … D+horizon
+    bands: dict[str, dict[str, dt.date | None]]  # trend criterion -> band -> passes_on
+    recent: Recent
+    usage: UsageTrends
+
+
+def first_pass(days: Sequence[Result], criterion: str) -> dt.date | None:
+    return next((r.as_of for r in days if r.criterion(criterion).status == "pass"), None)
+
+
+def project(
+    results: dict[str, Result],
+    daily: ibis.Table,
+    weekly_users: WeeklyUsers,
+    spans: dict[str, Span],
+    quality: InputQuality,
+    policy: Policy,
+    configs: dict[str, GaConfig | None],
+    backends: dict,
+    scenario: str = "no-new-faults",
+    horizon: int = DEFAULT_HORIZON,
+) -> dict[str, Projection]:
+    """Each connector's future days, evaluated: one query for all of them."""
+    names = sorted(n for n in results if n in spans)
+    if not names:
+        return {}
+    as_of = results[names[0]].as_of
+    recent = recent_traffic(daily, names, as_of)
+    extended = extend(daily, projected_rows(recent, as_of, horizon, scenario))
+    targets = [as_of + dt.timedelta(days=i) for i in range(1, horizon + 1)]
+    known = {name: spans[name] for name in names}
+    future = metric_series(extended, lambda *_: {}, policy, targets, known, usage=False)
+    lookback = policy.window.mac_lookback_days
+    mac_by_connector = mac_deltas(daily, lookback, as_of - dt.timedelta(days=TREND_DAYS - 1), as_of)
+    rules = policy.criteria
+    out = {}
+    for name in names:
+        usage = usage_trends(
+            name, spans[name], as_of, daily, weekly_users, policy, mac_by_connector
+        )
+        days, bands = [], {cid: {} for cid in TREND_CRITERIA}
+        band_metrics: dict[str, list[ConnectorMetrics]] = {"low": [], "high": []}
+        for m in future[name]:
+            apply_usage(m, usage, as_of, policy, "central")
+            days.append(evaluate(m, quality, policy, configs.get(name), backend=backends.get(name)))
+            for band in band_metrics:
+                copy = ConnectorMetrics(**{**vars(m)})
+                apply_usage(copy, usage, as_of, policy, band)
+                band_metrics[band].append(copy)
+        for band, metrics in band_metrics.items():
+            bands["weekly-active-users"][band] = next(
+                (
+                    x.as_of
+                    for x in metrics
+                    if wau_criterion(x, rules.weekly_active_users).status == "pass"
+                ),
+                None,
+            )
+            bands["monthly-active-connections"][band] = next(
+                (
+                    x.as_of
+                    for x in metrics
+                    if mac_criterion(x, rules.monthly_active_connections, lookback).status == "pass"
+                ),
+                None,
+            )
+        out[name] = Projection(days, bands, recent[name], usage)
+    return out
+
+
+def forecast(
+    today: Result,
+    projection: Projection | None,
+    policy: Policy,
+    scenario: str,
+    horizon: int,
+) -> Forecast:
+    """The Forecast of one connector from its Result of today and its projected days."""
+    days = projection.days if projection else []
+    criteria: dict[str, CriterionForecast] = {}
+    for c in today.criteria:
+        if c.status == "pass":
+            continue
+        basis = BASIS[c.id]
+        passes_on = None if basis == "declaration" else first_pass(days, c.id)
+        low = high = None
+        if basis == "trend" and projection is not None:
+            found = [d for d in projection.bands[c.id].values() if d is not None]
+            low = min(found, default=None)
+            high = max(found, default=None) if len(found) == 2 else None
+        criteria[c.id] = CriterionForecast(
+            passes_on=passes_on,
+            basis=basis,
+            low=low,
+            high=high,
+            why=_why(c.id, basis, passes_on, today, projection, policy, scenario, horizon),
+        )
+
+    exception = None
+    if today.exception == LOW_USAGE:
+        exception = ExceptionForecast(id=LOW_USAGE, applies_on=today.as_of)
+    else:
+        applies = next((r.as_of for r in days if r.exception == LOW_USAGE), None)
+        if applies is not None or today.exception_from is not None:
+            exception = ExceptionForecast(id=LOW_USAGE, applies_on=applies or today.exception_from)
+
+    if today.verdict in READY:
+        ready_on, basis = today.as_of, None
+    else:
+        ready_on = next((r.as_of for r in days if r.verdict in READY), None)
+        basis = _ready_basis(today, days, ready_on, criteria)
+    result = Forecast(
+        horizon_days=horizon,
+        scenario=scenario,
+        ready_on=ready_on,
+        ready_basis=basis,
+        exception=exception,
+        criteria=criteria,
+    )
+    result.summary = _summary(result, today)
+    return result
+
+
+def _ready_basis(today, days, ready_on, criteria) -> str | None:
+    """What makes ready_on the date: the criterion (or the calendar) that is last to pass;
+    with no date, what keeps the request from passing."""
+    if ready_on is None:
+        blocking = [cid for cid, f in criteria.items() if f.passes_on is None]
+        for basis in ("declaration", "window", "trend"):
+            if any(criteria[cid].basis == basis for cid in blocking):
+                return basis
+        return "calendar" if blocking else None
+    index = next(i for i, r in enumerate(days) if r.as_of == ready_on)
+    before = days[index - 1] if index else today
+    after = days[index]
+    for c in after.criteria:
+        if c.status == "pass" and before.criterion(c.id).status != "pass":
+            return BASIS[c.id]
+    # No criterion passed that day: the exception began to apply.
+    return "calendar"
+
+
+def _pct(value: Fraction | float) -> str:
+    return f"{float(value) * 100:.3g}%"
+
+
+def _why(cid, basis, passes_on, today, projection, policy, scenario, horizon) -> str:
+    name = cid.replace("-", " ")
+    if basis == "declaration":
+        return f"{name} changes only when ga.toml (or the package it names) does"
+    if basis == "window":
+        assumption = (
+            "if no new connector fault occurs"
+            if scenario == "no-new-faults"
+            else "at the recent connector-fault rate of "
+            + _pct(projection.recent.fault_rate() if projection else 0)
+            + " of eligible requests a day"
+        )
+        if projection is None or projection.recent.volume() == 0:
+            return f"{name}: no traffic in the last {RECENT_DAYS} days to project"
+        if passes_on is None:
+            return f"{name} does not pass within {horizon} days {assumption}"
+        leaving = passes_on - dt.timedelta(days=policy.window.reliability_days)
+        bad = {
+            p.date: p.faults["connector"] if cid != "success-rate" else p.eligible - p.successes
+            for p in today.metrics.daily
+        }
+        what = "connector faults" if cid != "success-rate" else "failed requests"
+        if bad.get(leaving):
+            return (
+                f"{name} passes on {passes_on}, when the {what} of {leaving} leave the "
+                f"{policy.window.reliability_days}-day window, {assumption}"
+            )
+        return (
+            f"{name} passes on {passes_on}, as about {projection.recent.volume():,} eligible "
+            f"requests a day fill the window, {assumption}"
+        )
+    # trend
+    usage = projection.usage if projection else None
+    trend = (usage.wau if cid == "weekly-active-users" else usage.mac_trend) if usage else None
+    if trend is None:
+        return f"{name}: too little history for a trend (3 weeks or days at least)"
+    per = "week" if cid == "weekly-active-users" else "day"
+    slope = trend.slope * (7 if per == "week" else 1)
+    direction = f"{slope:+,.1f} a {per}"
+    if passes_on is None:
+        return f"{name} does not pass within {horizon} days at the current trend ({direction})"
+    return f"{name} passes on {passes_on} at the current trend ({direction})"
+
+
+def _summary(f: Forecast, today: Result) -> str:
+    if today.verdict in READY:
+        return f"a request can pass today ({today.as_of})"
+    if f.ready_on is None:
+        return (
+            f"no date within {f.horizon_days} days on which a request can pass "
+            f"({f.scenario}; blocked by {f.ready_basis})"
+        )
+    return f"earliest date a request can pass: {f.ready_on} ({f.ready_basis}, {f.scenario})"
