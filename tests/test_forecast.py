@@ -239,3 +239,117 @@ def test_a_ready_connector_can_request_today(tmp_path):
     assert r.verdict == "ready"
     assert (r.forecast.ready_on, r.forecast.ready_basis) == (D, None)
     assert r.forecast.criteria == {}
+
+
+# ---- the forecast as users read it: terminal, JSON, Markdown, report ---------------------
+
+
+@pytest.fixture
+def outage_cli(tmp_path, outage):
+    """`check` on the outage telemetry through the CLI, with every output."""
+    from typer.testing import CliRunner
+
+    from connector_ga.cli import app
+
+    x, path = outage
+    toml = tmp_path / "ga.toml"
+    toml.write_text(GA_TOML.format(id="outage", since="2026-01-05"))
+    args = ["check", "-c", str(toml), "-t", str(path), "--as-of", str(D)]
+    outputs = {
+        "report": tmp_path / "r.html",
+        "markdown": tmp_path / "s.md",
+        "json": tmp_path / "r.json",
+    }
+    result = CliRunner().invoke(
+        app,
+        [
+            *args,
+            "--report",
+            str(outputs["report"]),
+            "--markdown",
+            str(outputs["markdown"]),
+            "--json",
+            str(outputs["json"]),
+        ],
+        env={"COLUMNS": "160"},
+    )
+    return result, {k: p.read_text() for k, p in outputs.items()}
+
+
+def test_the_terminal_says_the_earliest_date(outage_cli):
+    result, _ = outage_cli
+    assert result.exit_code == 1  # not ready today
+    # The outage of 11-17 leaves the window on 12-17 (see the availability test above).
+    assert "Earliest date a request can pass: 2026-12-17 (window, no-new-faults)" in result.output
+    assert "availability passes on 2026-12-17, when the connector faults of 2026-11-17" in (
+        " ".join(result.output.split())
+    )
+
+
+def test_the_json_forecast_has_the_designed_keys(outage_cli):
+    import json
+
+    _, files = outage_cli
+    forecast = json.loads(files["json"])["forecast"]
+    assert {"horizon_days", "scenario", "ready_on", "ready_basis", "exception", "criteria"} <= set(
+        forecast
+    )
+    assert (forecast["ready_on"], forecast["ready_basis"]) == ("2026-12-17", "window")
+    assert set(forecast["criteria"]["availability"]) >= {"passes_on", "basis", "low", "high"}
+    # Low usage today: 100 users a week, 10 connections, preview since 2026-01-05: the
+    # exception would apply (D is past 2026-07-05) once every required criterion passes,
+    # i.e. from 12-17.
+    assert forecast["exception"] == {
+        "id": "low-usage-after-6-months",
+        "applies_on": "2026-12-17",
+        "basis": "calendar",
+    }
+
+
+def test_the_markdown_summary_gains_ready_on(outage_cli):
+    _, files = outage_cli
+    assert "**Ready on:** 2026-12-17 (window; scenario `no-new-faults`)" in files["markdown"]
+
+
+def test_the_report_shows_the_forecast_and_a_readiness_timeline(outage_cli):
+    _, files = outage_cli
+    html = files["report"]
+    assert "<h2>Forecast</h2>" in html and "<h2>Readiness timeline</h2>" in html
+    forecast = html[html.index("<h2>Forecast</h2>") : html.index("<h2>Readiness timeline</h2>")]
+    assert (
+        '<tr data-forecast="availability"><td><strong>Availability</strong></td><td>2026-12-17'
+        in forecast
+    )
+    # Telemetry from 10-14 to D = 11-22: the timeline has 40 days (10-14 .. 11-22), one cell
+    # per day in each of its 8 rows (the verdict and 7 criteria).
+    timeline = html[
+        html.index('<table class="timeline">') : html.index(
+            "</table>", html.index('<table class="timeline">')
+        )
+    ]
+    assert timeline.count("<td ") == 8 * 40
+    # Availability: pass until 11-16, fail from X = 11-17: 34 passes and 6 fails.
+    row = timeline[timeline.index(">Availability</th>") :].split("</tr>")[0]
+    assert row.count('class="t-pass"') == 34 and row.count('class="t-fail"') == 6
+    assert '<figure id="outage-chart-forecast-availability"' in html
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--scenario", "optimistic"],
+            "--scenario optimistic: expected one of no-new-faults, recent-rate",
+        ),
+        (["--horizon", "0"], "--horizon 0: expected a number of days >= 1"),
+    ],
+)
+def test_bad_forecast_options_are_one_line(tmp_path, outage, args, message):
+    from typer.testing import CliRunner
+
+    from connector_ga.cli import app
+
+    _, path = outage
+    result = CliRunner().invoke(app, ["check", "-t", str(path), *args])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
@@ -34,6 +34,7 @@ class CheckRun:
     results: list[Result]
     quality: InputQuality
     policy: Policy
+    histories: dict[str, History] = field(default_factory=dict)  # when asked for (reports)
 
 
 @dataclass
@@ -181,11 +182,13 @@ def run_check(
     scenario: str = "no-new-faults",
     horizon: int = DEFAULT_HORIZON,
     trajectory: bool = True,
+    timeline_days: int = 0,
     **options,
 ) -> CheckRun:
     """Read telemetry, compute every metric, judge each connector as of one date D (the
     latest request of all, or `as_of`), and add the forecast and the fix plan (unless
-    `trajectory` is False).
+    `trajectory` is False). `timeline_days` adds each connector's history over that many
+    days up to D (the report's readiness timeline), from the same aggregate.
 
     `engine` runs the metrics on DuckDB (default) or Spark; a store is always DuckDB.
     """
@@ -200,11 +203,31 @@ def run_check(
         results = {name: judge(p, m) for name, m in metrics.items()}
         if trajectory:
             _add_trajectory(p, results, scenario, horizon)
+        histories = _histories(p, _timeline(p, d, timeline_days)) if timeline_days else {}
     except engines.engine_errors() as exc:
         raise _unreadable(p.data, exc) from None
     return CheckRun(
-        results=[results[n] for n in sorted(results)], quality=p.quality, policy=p.policy
+        results=[results[n] for n in sorted(results)],
+        quality=p.quality,
+        policy=p.policy,
+        histories=histories,
     )
+
+
+def _timeline(p: Prepared, last: dt.date, days: int) -> list[dt.date]:
+    """Up to `days` days ending on `last`, from the first telemetry day on."""
+    first = min((s.first for s in p.aggs.spans.values()), default=last)
+    return [d for d in history_days(None, last, days, last) if d >= first]
+
+
+def _day_results(p: Prepared, targets: list[dt.date]) -> dict[str, list[Result]]:
+    """Each connector's Result as of each target day, from the aggregate in one pass."""
+    series = metric_series(p.aggs.daily, p.aggs.weekly_users, p.policy, targets, p.aggs.spans)
+    return {name: [judge(p, m) for m in series[name]] for name in p.names}
+
+
+def _histories(p: Prepared, targets: list[dt.date]) -> dict[str, History]:
+    return {name: history.build(name, days) for name, days in _day_results(p, targets).items()}
 
 
 def _add_trajectory(p: Prepared, results: dict[str, Result], scenario: str, horizon: int):
@@ -270,10 +293,9 @@ def run_history(
     p = prepare(**options)
     targets = history_days(first, last, days, p.aggs.latest_day)
     try:
-        series = metric_series(p.aggs.daily, p.aggs.weekly_users, p.policy, targets, p.aggs.spans)
+        results = _day_results(p, targets)
     except engines.engine_errors() as exc:
         raise _unreadable(p.data, exc) from None
-    results = {name: [judge(p, m) for m in series[name]] for name in p.names}
     return HistoryRun(
         histories=[history.build(name, results[name]) for name in p.names],
         results=results,

@@ -129,6 +129,16 @@ class CriterionForecast(BaseModel):
     why: str = ""  # one sentence naming the cause, as a user reads it
 
 
+class ForecastPoint(BaseModel):
+    """A projected value: a window criterion's value as of a future day, or the weekly
+    users / MAC its trend gives for a future week / day, with the 80% band for trends."""
+
+    date: dt.date
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+
 class ExceptionForecast(BaseModel):
     id: str
     applies_on: dt.date | None
@@ -144,6 +154,8 @@ class Forecast(BaseModel):
     ready_basis: Basis | None = None
     exception: ExceptionForecast | None = None
     criteria: dict[str, CriterionForecast] = Field(default_factory=dict)
+    # For charts: each forecast criterion's projected values, up to a week past passes_on.
+    series: dict[str, list[ForecastPoint]] = Field(default_factory=dict)
     summary: str = ""
 
 

@@ -73,6 +73,17 @@ def check(
             "--engine", help="duckdb (embedded) or spark (PySpark; SPARK_REMOTE for Connect)."
         ),
     ] = "duckdb",
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            help="The forecast's assumption: no-new-faults, or recent-rate (the median daily "
+            "connector-fault rate of the last 14 days goes on).",
+        ),
+    ] = "no-new-faults",
+    horizon: Annotated[
+        int, typer.Option("--horizon", metavar="DAYS", help="How far the forecast looks.")
+    ] = 180,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
@@ -95,6 +106,9 @@ def check(
             policy=policy,
             max_reject_rate=max_reject_rate,
             engine=engine,
+            scenario=scenario,
+            horizon=horizon,
+            timeline_days=TIMELINE_DAYS if report else 0,
         )
     to_stdout = json_out == "-" or markdown == "-"
     console = err if to_stdout else Console(highlight=False)
@@ -108,12 +122,17 @@ def check(
         sys.stdout.write(payload)
     elif json_out:
         json_result.write_atomic(json_out, payload)
-    write_summaries(run.results, report, markdown)
+    write_summaries(run.results, report, markdown, run.histories)
     ok = [r.verdict == "ready" if strict else r.ready for r in run.results]
     raise typer.Exit(EXIT_READY if all(ok) else EXIT_NOT_READY)
 
 
-def write_summaries(results: list, report: Path | None, markdown: str | None) -> None:
+TIMELINE_DAYS = 90  # the report's readiness timeline
+
+
+def write_summaries(
+    results: list, report: Path | None, markdown: str | None, histories: dict | None = None
+) -> None:
     """The HTML report and the Markdown summary; a fleet gets one file of each."""
     from ..outputs import html_report
     from ..outputs import markdown as markdown_summary
@@ -121,7 +140,7 @@ def write_summaries(results: list, report: Path | None, markdown: str | None) ->
 
     if report is not None:
         with working("rendering the HTML report"):
-            write_atomic(report, html_report.render(results))
+            write_atomic(report, html_report.render(results, histories))
         err.print(f"wrote the HTML report to {report}")
     if markdown == "-":
         sys.stdout.write(markdown_summary.render(results))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import altair as alt
 import vl_convert
 
+from ..metrics.series import iso_week_label
 from ..result import Result
 
 WIDTH, HEIGHT = 520, 200
@@ -208,45 +209,121 @@ def budget_chart(result: Result) -> alt.TopLevelMixin | None:
     )
 
 
+def _forecast(result: Result, criterion: str) -> list:
+    f = result.forecast
+    return list(f.series.get(criterion, [])) if f else []
+
+
 def wau_chart(result: Result) -> alt.TopLevelMixin | None:
+    """The three weeks judged; with a forecast, the weeks its trend projects (lighter, with
+    the 80% band as a line through each bar)."""
     weeks = result.metrics.wau
     c = result.criterion("weekly-active-users")
     if not weeks:
         return None
     values = [
-        {"week": w.week + (" (before telemetry)" if w.before_first_day else ""), "users": w.users}
+        {
+            "week": w.week + (" (before telemetry)" if w.before_first_day else ""),
+            "users": w.users,
+            "kind": "measured",
+        }
         for w in weeks
     ]
+    judged = {w.start for w in weeks}
+    for p in _forecast(result, "weekly-active-users")[:6]:
+        if p.date in judged:
+            continue
+        values.append(
+            {
+                "week": iso_week_label(p.date)[5:] + " (fc.)",
+                "users": round(p.value),
+                "low": p.low,
+                "high": p.high,
+                "kind": "forecast",
+            }
+        )
+    if len(values) > len(weeks):  # short labels, so measured and forecast weeks fit
+        for v, w in zip(values, weeks, strict=False):
+            v["week"] = w.week[5:] + (" (early)" if w.before_first_day else "")
     base = alt.Chart().encode(
         x=alt.X("week:N", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("users:Q", title="distinct users"),
     )
+    kinds = alt.Scale(domain=["measured", "forecast"], range=[BLUE, "#90caf9"])
     layers = [
-        base.mark_bar(color=BLUE, width=60),
+        base.mark_bar(width=40 if len(values) > 3 else 60).encode(
+            color=alt.Color("kind:N", scale=kinds, legend=alt.Legend(orient="top", title=None))
+        ),
         base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("users:Q", format=",")),
     ]
+    if any(v["kind"] == "forecast" for v in values):
+        layers.append(
+            alt.Chart()
+            .transform_filter(alt.datum.kind == "forecast")
+            .mark_rule(color="#0d47a1", strokeWidth=1.5)
+            .encode(x=alt.X("week:N", sort=None), y="low:Q", y2="high:Q")
+        )
     if c.threshold is not None:
         layers += _threshold_rule(float(c.threshold), f"{c.comparison} {c.threshold:g}")
     return alt.layer(*layers, data=alt.Data(values=values)).properties(width=WIDTH, height=HEIGHT)
 
 
 def mac_chart(result: Result) -> alt.TopLevelMixin | None:
+    """MAC(d) over the window; with a forecast, its trend (dashed) and 80% band after D."""
     series = result.metrics.mac.series
     c = result.criterion("monthly-active-connections")
     if not series:
         return None
-    values = [{"date": str(p.date), "value": p.connections} for p in series]
+    values = [{"date": str(p.date), "value": p.connections, "kind": "measured"} for p in series]
+    projected = _forecast(result, "monthly-active-connections")
+    values += [
+        {"date": str(p.date), "value": p.value, "low": p.low, "high": p.high, "kind": "forecast"}
+        for p in projected
+    ]
+    days = [p.date for p in series] + [p.date for p in projected]
+    kinds = alt.Scale(domain=["measured", "forecast"], range=[BLUE, BLUE])
     layers = [
         alt.Chart()
-        .mark_line(color=BLUE, strokeWidth=2)
+        .mark_line(strokeWidth=2)
         .encode(
-            x=_date_axis([p.date for p in series]),
+            x=_date_axis(days),
             y=alt.Y("value:Q", title="connections (30-day lookback)"),
+            color=alt.Color("kind:N", scale=kinds, legend=None),
+            strokeDash=alt.StrokeDash(
+                "kind:N",
+                scale=alt.Scale(domain=["measured", "forecast"], range=[[1, 0], [5, 4]]),
+                legend=alt.Legend(orient="top", title=None) if projected else None,
+            ),
         )
     ]
+    if projected:
+        layers.insert(
+            0,
+            alt.Chart()
+            .transform_filter(alt.datum.kind == "forecast")
+            .mark_area(color="#bbdefb", opacity=0.6)
+            .encode(x=_date_axis(days), y="low:Q", y2="high:Q"),
+        )
     if c.threshold is not None:
         layers += _threshold_rule(float(c.threshold), f"{c.comparison} {c.threshold:g}")
     return alt.layer(*layers, data=alt.Data(values=values)).properties(width=WIDTH, height=HEIGHT)
+
+
+def window_forecast_chart(result: Result, cid: str) -> alt.TopLevelMixin | None:
+    """A failing window criterion's value as of the coming days under the forecast's
+    scenario, against its threshold: the day the line crosses it is its passes_on."""
+    points = _forecast(result, cid)
+    c = result.criterion(cid)
+    if not points or c.threshold is None:
+        return None
+    label = f"threshold {c.comparison} {c.threshold * 100:g}%"
+    color = {"availability": GREEN, "slo": AMBER, "success-rate": BLUE}[cid]
+    rows = [{"date": str(p.date), "value": p.value} for p in points]
+    return _daily_ratio_chart(rows, float(c.threshold), label, color, ".2%")
+
+
+def _window_forecast(cid: str):
+    return lambda result: window_forecast_chart(result, cid)
 
 
 def _stacked_daily(rows: list[dict], colors: dict[str, str], title: str) -> alt.Chart:
@@ -337,6 +414,27 @@ CHARTS = (
         "Daily availability",
         availability_chart,
         "1 − connector faults ÷ eligible requests each UTC day; the dashed line is the threshold.",
+    ),
+    (
+        "forecast-availability",
+        "Forecast: availability over the 30-day window in the coming days",
+        _window_forecast("availability"),
+        "The criterion's value as of each coming day under the forecast's scenario; it "
+        "passes the day the line reaches the threshold.",
+    ),
+    (
+        "forecast-slo",
+        "Forecast: SLO over the 30-day window in the coming days",
+        _window_forecast("slo"),
+        "The criterion's value as of each coming day under the forecast's scenario; it "
+        "passes the day the line reaches the threshold.",
+    ),
+    (
+        "forecast-success-rate",
+        "Forecast: success rate over the 30-day window in the coming days",
+        _window_forecast("success-rate"),
+        "The criterion's value as of each coming day under the forecast's scenario; it "
+        "passes the day the line reaches the threshold.",
     ),
     (
         "error-budget",

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..result import Criterion, Result
+from ..trajectory.history import History
 from . import wording
 from .charts import render_charts
 from .templates import render as render_template
@@ -125,7 +126,114 @@ def fix_plan_context(result: Result) -> dict[str, Any] | None:
     return {"criteria": criteria, "connections": connections}
 
 
-def connector_context(result: Result, key: str) -> dict[str, Any]:
+BASIS_TEXT = {
+    "window": "30-day window, projected",
+    "trend": "trend",
+    "calendar": "calendar",
+    "declaration": "declaration",
+}
+
+
+def _passes_on_text(c, horizon: int) -> str:
+    if c.passes_on:
+        return str(c.passes_on)
+    return "when ga.toml changes" if c.basis == "declaration" else f"not within {horizon} days"
+
+
+def forecast_context(result: Result) -> dict[str, Any] | None:
+    f = result.forecast
+    if f is None:
+        return None
+    rows = []
+    for cid, c in f.criteria.items():
+        band = f"{c.low or '—'} – {c.high or '—'}" if c.basis == "trend" else ""
+        rows.append(
+            {
+                "id": cid,
+                "title": wording.title(cid),
+                "passes_on": _passes_on_text(c, f.horizon_days),
+                "basis": BASIS_TEXT[c.basis],
+                "band": band,
+                "why": c.why,
+            }
+        )
+    return {
+        "summary": f.summary[:1].upper() + f.summary[1:],
+        "ready_on": f.ready_on,
+        "basis": BASIS_TEXT.get(f.ready_basis or "", ""),
+        "scenario": f.scenario,
+        "rows": rows,
+        "exception": f.exception,
+    }
+
+
+TIMELINE_CELL = {"pass": "+", "fail": "x", "insufficient-data": "?"}
+TIMELINE_VERDICT = {
+    "ready": ("R", "pass"),
+    "ready-with-exception": ("E", "pass"),
+    "ready-with-warnings": ("W", "warn"),
+    "not-ready": ("N", "fail"),
+    "insufficient-data": ("?", "insufficient-data"),
+}
+TIMELINE_LABEL_EVERY = 14
+
+
+def timeline_context(history: History | None) -> dict[str, Any] | None:
+    """The readiness timeline: verdict and criteria × days, a character and a colour per
+    cell (readable printed in black and white), dates every two weeks."""
+    if history is None or not history.days:
+        return None
+    days = history.days
+    n = len(days)
+    # Blocks of two weeks counted back from the last day, each labelled at its end.
+    header = []
+    for end in range(n - 1, -1, -TIMELINE_LABEL_EVERY):
+        start = max(0, end - TIMELINE_LABEL_EVERY + 1)
+        header.append((end - start + 1, days[end].as_of.strftime("%b %d")))
+    header.reverse()
+    rows = [
+        {
+            "title": "Verdict",
+            "cells": [
+                (TIMELINE_VERDICT[d.verdict][0], TIMELINE_VERDICT[d.verdict][1], d.as_of, d.verdict)
+                for d in days
+            ],
+        }
+    ]
+    for cid in days[-1].criteria:
+        rows.append(
+            {
+                "title": wording.title(cid),
+                "cells": [
+                    (
+                        TIMELINE_CELL[d.criteria[cid].status],
+                        d.criteria[cid].status,
+                        d.as_of,
+                        d.criteria[cid].status,
+                    )
+                    for d in days
+                ],
+            }
+        )
+    return {
+        "first": days[0].as_of,
+        "last": days[-1].as_of,
+        "days": n,
+        "header": header,
+        "rows": rows,
+        "changes": [
+            {
+                "on": c.on,
+                "what": "verdict" if c.what == "verdict" else wording.title(c.criterion or ""),
+                "from": c.from_,
+                "to": c.to,
+            }
+            for c in history.changes
+        ][-12:],
+    }
+
+
+def connector_context(result: Result, key: str, history: History | None = None) -> dict[str, Any]:
     m = result.metrics
     declarations = result.declarations or {}
     return {
@@ -142,6 +250,8 @@ def connector_context(result: Result, key: str) -> dict[str, Any]:
         "charts": render_charts(result, key=f"{key}-"),
         "methods": wording.methods(result),
         "fix_plan": fix_plan_context(result),
+        "forecast": forecast_context(result),
+        "timeline": timeline_context(history),
         "package": package_summary(result),
         "dq": result.data_quality,
         "m": m,
@@ -151,8 +261,10 @@ def connector_context(result: Result, key: str) -> dict[str, Any]:
     }
 
 
-def render(results: Result | Sequence[Result]) -> str:
-    """The report of one connector, or of a fleet (a summary table, then each connector)."""
+def render(results: Result | Sequence[Result], histories: dict[str, History] | None = None) -> str:
+    """The report of one connector, or of a fleet (a summary table, then each connector);
+    with their histories, each gets a readiness timeline."""
+    histories = histories or {}
     if isinstance(results, Result):
         results = [results]
     results = list(results)
@@ -163,7 +275,7 @@ def render(results: Result | Sequence[Result]) -> str:
         keys[key] = keys.get(key, 0) + 1
         if keys[key] > 1:
             key = f"{key}-{keys[key]}"
-        connectors.append(connector_context(result, key))
+        connectors.append(connector_context(result, key, histories.get(result.connector)))
     fleet = len(results) > 1
     first = results[0]
     title = (

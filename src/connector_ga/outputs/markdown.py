@@ -74,6 +74,7 @@ def connector_section(result: Result, heading: str = "##") -> list[str]:
     if result.blocking:
         lines += [f"**Blocking:** {', '.join(f'`{b}`' for b in result.blocking)}", ""]
     lines += criteria_table(result)
+    lines += ready_on(result)
     lines += top_fix(result)
     lines += ["", "**Findings**", ""]
     for i, finding in enumerate(wording.findings(result, limit=FINDINGS), 1):
@@ -90,6 +91,24 @@ def code(text: object) -> str:
     fence = "`" * (run + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def ready_on(result: Result) -> list[str]:
+    """The forecast in one line: the earliest date a request can pass, and why then."""
+    f = result.forecast
+    if f is None:
+        return []
+    line = f"**Ready on:** {f.ready_on or 'no date'}"
+    if f.ready_on is None:
+        line += f" within {f.horizon_days} days ({f.ready_basis}; scenario `{f.scenario}`)"
+    elif f.ready_basis:
+        line += f" ({f.ready_basis}; scenario `{f.scenario}`)"
+    else:
+        line += " (today)"
+    reasons = [x.why for x in f.criteria.values() if x.why]
+    if reasons:
+        line += ": " + "; ".join(reasons)
+    return ["", " ".join(line.split())]
 
 
 def top_fix(result: Result) -> list[str]:

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Criterion, FixPlan, Result
+from ..result import Criterion, FixPlan, Forecast, Result
 
 VERDICT_STYLE = {
     "ready": "bold green",
@@ -83,6 +83,8 @@ def render(result: Result, console: Console) -> None:
             console.print(Text(f"{c.id}: ", style="bold") + Text(c.detail))
     if any(c.confident is False for c in result.criteria):
         console.print("[yellow]*[/] passes, but the 95% interval still crosses the threshold")
+    if result.forecast:
+        console.print(forecast_block(result.forecast))
     if result.fix_plan:
         console.print(fix_plan_block(result.fix_plan))
     dq = result.data_quality
@@ -102,6 +104,19 @@ def render(result: Result, console: Console) -> None:
     for warning in dq.warnings:
         console.print(Text("! ", style="yellow") + Text(warning))
     console.print(f"policy {result.policy.name} {result.policy.version}", style="dim")
+
+
+def forecast_block(forecast: Forecast) -> Group:
+    """The earliest date a request can pass, and when each failing criterion passes."""
+    lines = [Text(forecast.summary[:1].upper() + forecast.summary[1:], style="bold")]
+    for f in forecast.criteria.values():
+        lines.append(Text("  ") + Text(f.why))
+    if forecast.exception and forecast.exception.applies_on:
+        lines.append(
+            Text(f"  the {forecast.exception.id} exception applies from ")
+            + Text(str(forecast.exception.applies_on))
+        )
+    return Group(*lines)
 
 
 FIX_OPERATIONS = 5  # rows per criterion; the JSON and the HTML report have them all

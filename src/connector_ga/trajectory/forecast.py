@@ -42,7 +42,7 @@ from ..metrics.series import (
     wau_mondays,
 )
 from ..policy import Policy
-from ..result import CriterionForecast, ExceptionForecast, Forecast, Result
+from ..result import CriterionForecast, ExceptionForecast, Forecast, ForecastPoint, Result
 from .trend import Trend, theil_sen
 
 SCENARIOS = ("no-new-faults", "recent-rate")
@@ -388,9 +388,53 @@ def forecast(
         ready_basis=basis,
         exception=exception,
         criteria=criteria,
+        series=_series(criteria, projection) if projection else {},
     )
     result.summary = _summary(result, today)
     return result
+
+
+SERIES_DAYS = 60  # how far the charts follow a criterion that does not pass in it
+SERIES_AFTER = 7  # and how far past the day it passes
+
+
+def _series(criteria: dict[str, CriterionForecast], projection: Projection) -> dict:
+    """Projected values of the criteria that do not pass today, for the report's charts."""
+    out: dict[str, list[ForecastPoint]] = {}
+    days = projection.days
+    for cid, f in criteria.items():
+        if f.basis == "declaration" or not days:
+            continue
+        end = (f.passes_on + dt.timedelta(days=SERIES_AFTER)) if f.passes_on else None
+        end = min(end or days[0].as_of + dt.timedelta(days=SERIES_DAYS - 1), days[-1].as_of)
+        if f.basis == "window":
+            out[cid] = [
+                ForecastPoint(date=r.as_of, value=float(r.criterion(cid).value))
+                for r in days
+                if r.as_of <= end and isinstance(r.criterion(cid).value, int | float)
+            ]
+            continue
+        usage = projection.usage
+        trend = usage.wau if cid == "weekly-active-users" else usage.mac_trend
+        if trend is None:
+            continue
+        step = 7 if cid == "weekly-active-users" else 1
+        first = days[0].as_of
+        if step == 7:  # the Mondays of the weeks not complete as of today
+            first = last_sunday(days[0].as_of - ONE_DAY) + ONE_DAY
+        points, day = [], first
+        while day <= end:
+            points.append(
+                ForecastPoint(
+                    date=day,
+                    value=max(0.0, trend.at(_index(day))),
+                    low=max(0.0, trend.at(_index(day), "low")),
+                    high=max(0.0, trend.at(_index(day), "high")),
+                )
+            )
+            day += dt.timedelta(days=step)
+        out[cid] = points
+    return out
 
 
 def _ready_basis(today, days, ready_on, criteria) -> str | None:
