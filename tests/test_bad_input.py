@@ -283,6 +283,13 @@ def _write(path: Path, content) -> None:
         write_jsonl(path, content[1])
     elif isinstance(content, tuple) and content[0] == "csv-columns":
         write_csv(path, content[1], content[2])
+    elif isinstance(content, tuple) and content[0] == "parquet-times":
+        # Zone-aware times as microseconds since the epoch, each a 200.
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        times = pa.array(content[1], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+        pq.write_table(pa.table({"time": times, "status": [200] * len(times)}), path)
     else:
         write_csv(path, content)
 
@@ -369,11 +376,39 @@ def test_rejects_below_the_limit_are_reported_and_the_check_goes_on(outcomes, na
     assert re.search(r"rejected\s+" + str(rejected) + r"\b", run.stderr)
 
 
-# --- malformed files: the whole message, one line ---------------------------------------------
-# name -> (args, files, the one line on stderr). Columns are 1-based and counted by hand.
+# --- malformed files: the whole message -----------------------------------------------------
+# Each found by tests/test_fuzz_readers.py or its review, before a fix. name -> (args, files,
+# the whole of stderr): one line, or the located rejected rows then one line. Columns are
+# 1-based and counted by hand.
 _ROW = json.dumps(good_row(0))
 _OTLP = (Path(__file__).parent / "data" / "sources" / "otlp_collector.jsonl").read_text("utf-8")
 _OTLP_LINE = _OTLP.splitlines()[0]
+_OVER_LIMIT = (
+    "error: {} of {} rows rejected ({}, more than the 0.00% allowed by --max-reject-rate): "
+    "fix the telemetry or raise the limit"
+)
+
+
+def _otlp(spans: list[dict]) -> str:
+    """OTLP/JSON lines, one SERVER span each: a 200 at 2026-11-19T12:00:00Z (1795166400 s)
+    taking 100 ms, updated with each dict."""
+    lines = []
+    for k, changes in enumerate(spans):
+        span = {
+            "traceId": f"t{k}",
+            "spanId": f"s{k}",
+            "name": "GET /tasks",
+            "kind": 2,
+            "startTimeUnixNano": "1795166400000000000",
+            "endTimeUnixNano": "1795166400100000000",
+            "attributes": [{"key": "http.response.status_code", "value": {"intValue": "200"}}],
+            **changes,
+        }
+        scope = {"scopeSpans": [{"spans": [span]}]}
+        lines.append(json.dumps({"resourceSpans": [scope]}) + "\n")
+    return "".join(lines)
+
+
 MALFORMED: dict[str, tuple[list[str], dict, str]] = {
     # Line 3 opens 5,000 arrays: the 129th '[' (column 129) is one level too deep.
     "deep-jsonl-unclosed": (
@@ -414,6 +449,134 @@ MALFORMED: dict[str, tuple[list[str], dict, str]] = {
         {"o.json": '{"resourceSpans": ' + "[" * 300 + "]" * 300 + "}"},
         "error: o.json:1: not valid OTLP/JSON: nested deeper than 128 levels (column 146)",
     ),
+    # A NUL byte where the CSV header's first byte was: the engine cannot return such a
+    # column, so the file is refused naming it.
+    "nul-in-csv-header": (
+        ["check", "-t", "t.csv"],
+        {"t.csv": "\x00ime,status\n2026-11-10T00:00:00Z,200\n"},
+        "error: t.csv: column name '\\x00ime' holds a NUL character",
+    ),
+    "nul-in-json-key": (
+        ["check", "-t", "t.jsonl"],
+        {"t.jsonl": f'{_ROW}\n{{"time": "2026-11-10T00:00:00Z", "status": 200, "a\\u0000b": 1}}\n'},
+        "error: t.jsonl: column name 'a\\x00b' holds a NUL character",
+    ),
+    # UTF-16 without a byte order mark is valid UTF-8, a NUL before every character.
+    "utf16-be-csv": (
+        ["check", "-t", "t.csv"],
+        {"t.csv": "time,status\n2026-11-10T00:00:00Z,200\n".encode("utf-16-be")},
+        # (the comma is "\x00,": the NUL before it ends the first name)
+        "error: t.csv: column name '\\x00t\\x00i\\x00m\\x00e\\x00' holds a NUL character",
+    ),
+    # With its byte order mark (0xff 0xfe, as PowerShell writes it) it is not UTF-8 at all.
+    "utf16-csv": (
+        ["check", "-t", "t.csv"],
+        {"t.csv": "time,status\n2026-11-10T00:00:00Z,200\n".encode("utf-16")},
+        "error: t.csv:1:1: not UTF-8 text (byte 0xff, invalid start byte)",
+    ),
+    # Latin-1 'é' (0xe9, then '"', not a continuation byte) after 60 characters of line 2:
+    # '{"time": ' 9 + '"2026-11-02T00:00:00Z"' 22 + ', ' 2 + '"status": ' 10 + '200' 3
+    # + ', ' 2 + '"user_id": ' 11 + '"' 1 = 60.
+    "latin1-jsonl": (
+        ["check", "-t", "t.jsonl"],
+        {
+            "t.jsonl": (
+                f"{_ROW}\n" + '{"time": "2026-11-02T00:00:00Z", "status": 200, "user_id": "\xe9"}\n'
+            ).encode("latin-1")
+        },
+        "error: t.jsonl:2:61: not UTF-8 text (byte 0xe9, invalid continuation byte)",
+    ),
+    # OTLP/JSON is read in Python: the same place, '{"resourceSpans": [], "x": "' is 28.
+    "latin1-otlp": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": (f"{_OTLP_LINE}\n" + '{"resourceSpans": [], "x": "\xe9"}\n').encode("latin-1")},
+        "error: o.jsonl:2:29: not UTF-8 text (byte 0xe9, invalid continuation byte)",
+    ),
+    # DuckDB reads 'infinity' (and years up to 294247) as a time no result can hold; such a
+    # time is rejected like any that does not parse.
+    "time-infinity-csv": (
+        ["check", "-t", "t.csv", *STRICT],
+        {"t.csv": "time,status\n2026-11-10T00:00:00Z,200\ninfinity,200\n"},
+        "  t.csv:3: time: expected a timestamp such as 2026-11-20T08:00:00Z (got 'infinity')\n"
+        + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
+    "time-year-294247-csv": (
+        ["check", "-t", "t.csv", *STRICT],
+        {"t.csv": "time,status\n294247-01-10T04:00:54Z,200\n2026-11-10T00:00:00Z,200\n"},
+        "  t.csv:2: time: expected a timestamp such as 2026-11-20T08:00:00Z "
+        "(got '294247-01-10T04:00:54Z')\n" + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
+    # A zone-aware Parquet time of int64 max microseconds: DuckDB's 'infinity'.
+    "time-infinity-parquet": (
+        ["check", "-t", "t.parquet", *STRICT],
+        {"t.parquet": ("parquet-times", [2**63 - 1, 1_795_000_000_000_000])},
+        "  t.parquet: row 1: time: expected a timestamp such as 2026-11-20T08:00:00Z "
+        "(got 'infinity')\n" + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
+    # OTLP: a part that is not the JSON type OTLP gives it names the line and the part.
+    "otlp-span-not-an-object": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": _otlp([{}]) + '{"resourceSpans": [{"scopeSpans": [{"spans": ["x"]}]}]}\n'},
+        "error: o.jsonl:2: not valid OTLP/JSON: "
+        "resourceSpans[0].scopeSpans[0].spans[0] is not an object",
+    ),
+    "otlp-resource-spans-item-not-an-object": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": _otlp([{}]) + '{"resourceSpans": [[1]]}\n'},
+        "error: o.jsonl:2: not valid OTLP/JSON: resourceSpans[0] is not an object",
+    ),
+    "otlp-scope-spans-not-a-list": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": _otlp([{}]) + '{"resourceSpans": [{"scopeSpans": 5}]}\n'},
+        "error: o.jsonl:2: not valid OTLP/JSON: resourceSpans[0].scopeSpans is not a list",
+    ),
+    "otlp-attributes-not-a-list": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": _otlp([{}, {"attributes": {"a": 1}}])},
+        "error: o.jsonl:2: not valid OTLP/JSON: "
+        "resourceSpans[0].scopeSpans[0].spans[0].attributes is not a list",
+    ),
+    "otlp-attribute-value-not-an-object": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": _otlp([{}, {"attributes": [{"key": "k", "value": "x"}]}])},
+        "error: o.jsonl:2: not valid OTLP/JSON: "
+        "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value is not an object",
+    ),
+    "otlp-attribute-key-not-a-string": (
+        ["check", "-t", "o.jsonl"],
+        {"o.jsonl": _otlp([{}, {"attributes": [{"key": [1], "value": {}}]}])},
+        "error: o.jsonl:2: not valid OTLP/JSON: "
+        "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].key is not a string",
+    ),
+    # OTLP start times past year 9999, before year 1, or JSON's Infinity: rejected rows.
+    "otlp-start-time-past-9999": (
+        ["check", "-t", "o.jsonl", *STRICT],
+        {"o.jsonl": _otlp([{}, {"startTimeUnixNano": "9" * 30}])},
+        f"  o.jsonl:2: time: expected a timestamp such as 2026-11-20T08:00:00Z (got '{'9' * 30}')\n"
+        + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
+    "otlp-start-time-before-year-1": (
+        ["check", "-t", "o.jsonl", *STRICT],
+        {"o.jsonl": _otlp([{}, {"startTimeUnixNano": "-" + "9" * 22}])},
+        "  o.jsonl:2: time: expected a timestamp such as 2026-11-20T08:00:00Z "
+        f"(got '-{'9' * 22}')\n" + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
+    "otlp-start-time-infinity": (
+        ["check", "-t", "o.jsonl", *STRICT],
+        {"o.jsonl": _otlp([{}]) + _otlp([{}]).replace('"1795166400000000000"', "Infinity")},
+        "  o.jsonl:2: time: expected a timestamp such as 2026-11-20T08:00:00Z (got 'inf')\n"
+        + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
+    # An integer of 5,000 digits: more than Python converts; a status that is not 100-599.
+    "otlp-status-5000-digits": (
+        ["check", "-t", "o.jsonl", *STRICT],
+        {
+            "o.jsonl": _otlp([{}])
+            + _otlp([{}]).replace('{"intValue": "200"}', '{"intValue": ' + "9" * 5000 + "}")
+        },
+        f"  o.jsonl:2: status: expected an integer HTTP status 100–599 (got '{'9' * 5000}')\n"
+        + _OVER_LIMIT.format(1, 2, "50.00%"),
+    ),
 }
 
 
@@ -423,5 +586,27 @@ def test_malformed_file_is_one_line_and_exit_2(tmp_path, monkeypatch, name):
     folder = _prepare(tmp_path / name, files)
     code, stdout, stderr = _in_process(args, folder, monkeypatch)
     assert "Traceback" not in stderr + stdout
-    assert (code, stderr.strip()) == (2, message)
+    assert code == 2, stderr
+    # A rejected row longer than the terminal wraps, even inside a value; the error is one line.
+    assert "".join(stderr.split()) == "".join(message.split())
+    assert stderr.rstrip().splitlines()[-1] == message.splitlines()[-1]
     assert stdout.strip() == ""
+
+
+# name -> OTLP/JSON lines whose odd leaves are read as text: the span stays a request.
+ODD_BUT_READABLE = {
+    "otlp-span-id-a-list": _otlp([{"spanId": [1]}]),  # was: unhashable type: 'list'
+    "otlp-end-time-400-digits": _otlp([{"endTimeUnixNano": "9" * 400}]),  # was: OverflowError
+    "otlp-name-an-object": _otlp([{"name": {"a": 1}}]),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_BUT_READABLE))
+def test_odd_otlp_values_are_read_as_text(tmp_path, monkeypatch, name):
+    """One SERVER span, a 200 on 2026-11-19: a verdict (exit 0 or 1), one request, no crash."""
+    folder = _prepare(tmp_path / name, {"o.jsonl": ODD_BUT_READABLE[name]})
+    code, stdout, stderr = _in_process(
+        ["check", "-t", "o.jsonl", "--json", "-"], folder, monkeypatch
+    )
+    assert code in (0, 1), stderr
+    assert json.loads(stdout)["metrics"]["requests"] == 1

@@ -305,18 +305,12 @@ def run_history(
 
 def _unreadable(data, exc: BaseException) -> InputError:
     """An engine error met mid-way (a file corrupt past its first rows): name the file."""
-    from .sources.files import find_unreadable, first_line, json_problem
+    from .sources.files import find_unreadable, first_line, why_unreadable
 
     for path, plan in data.plans.items():
         culprit = find_unreadable(data.con, plan.container, [plan.read_path])
         if culprit is not None:
-            if plan.container == "json":
-                located = json_problem(path)
-                if located is not None:
-                    return InputError(
-                        f"{data.name_of(path)}:{located[0]}: not valid JSON: {located[1]}"
-                    )
-            return InputError(f"{data.name_of(path)}: cannot be read: {culprit[1]}")
+            return InputError(why_unreadable(path, data.name_of(path), plan.container, culprit[1]))
     return InputError(f"telemetry cannot be read: {first_line(exc)}")
 
 

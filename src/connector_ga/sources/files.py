@@ -15,6 +15,7 @@ from ibis.backends import BaseBackend
 
 from .. import engine
 from ..errors import InputError
+from ..textfile import NotUtf8, decode_utf8
 
 CONTAINERS = {
     ".csv": "csv",
@@ -107,20 +108,40 @@ def read_checked(
     errors = engine.engine_errors()
     try:
         table = read(con, container, files)
+        for name in table.columns:
+            if "\x00" in name:  # the engine cannot return such a column (a UTF-16 file?)
+                names = ", ".join(display[f] for f in files)
+                raise InputError(f"{names}: column name {name!r} holds a NUL character")
         table.head(1).execute()  # surfaces files the engine cannot parse at all
         return table
     except errors as exc:
         culprit = find_unreadable(con, container, files)
         if culprit is not None:
             path, problem = culprit
-            if container == "json":
-                located = json_problem(path)
-                if located is not None:
-                    line, message = located
-                    raise InputError(f"{display[path]}:{line}: not valid JSON: {message}") from None
-            raise InputError(f"{display[path]}: cannot be read as {label}: {problem}") from None
+            message = why_unreadable(path, display[path], container, problem, label)
+            raise InputError(message) from None
         names = ", ".join(display[f] for f in files)
         raise InputError(f"{names}: cannot be read as {label}: {first_line(exc)}") from None
+
+
+def why_unreadable(
+    path: str, shown: str, container: str, problem: str, label: str | None = None
+) -> str:
+    """One line on a file the engine cannot read: where it is not UTF-8 or not JSON, when
+    that is why; else the engine's reason."""
+    if container in ("csv", "json"):
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        try:
+            decode_utf8(raw)
+        except NotUtf8 as exc:
+            return exc.located(shown)
+    if container == "json":
+        located = json_problem(path)
+        if located is not None:
+            line, message = located
+            return f"{shown}:{line}: not valid JSON: {message}"
+    return f"{shown}: cannot be read{f' as {label}' if label else ''}: {problem}"
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> int | None:
@@ -144,11 +165,20 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> int | None:
     return None
 
 
+def _integer(digits: str) -> int | str:
+    """A JSON integer; its digits when longer than Python converts (4,300 by default)."""
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
+
+
 def loads(text: str):
     """json.loads, except that a document nested deeper than MAX_DEPTH is a JSONDecodeError
-    at the bracket that goes too deep, never a RecursionError."""
+    at the bracket that goes too deep, never a RecursionError, and an integer too long for
+    Python is kept as its digits (a value rejected later), never a ValueError."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_int=_integer)
     except RecursionError:
         value, deep = None, too_deep(text) or 0
     else:

@@ -6,6 +6,8 @@ it is counted and reported, never silently dropped or kept. Shared by every sour
 
 from __future__ import annotations
 
+import datetime
+
 import ibis
 import ibis.expr.datatypes as dt
 
@@ -60,25 +62,45 @@ def _number(col: ibis.Value) -> ibis.Value:
 PORTAL_TIME = r"^\d{1,2}/\d{1,2}/\d{4}, \d{1,2}:\d{2}:\d{2}(\.\d+)? [AP]M$"
 
 
-def _timestamp(col: ibis.Value, portal_times: bool = False) -> ibis.Value:
-    """A UTC timestamp; offsets in text are converted, naive times are taken as UTC.
+# The request times a check works with: after the Unix epoch (DuckDB reads the text 'epoch'
+# as that instant) and before year 9999, so that every window around them stays within
+# Python's calendar. The engine holds more ('infinity', years up to 294247), and a result
+# with such a time could not be read back.
+EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+LATEST = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)
 
-    Zone-aware columns are kept as they are, so time filters reach the file reader.
+
+def _plausible(time: ibis.Value) -> ibis.Value:
+    return (time > EARLIEST) & (time < LATEST)
+
+
+def _plausible_or_null(time: ibis.Value) -> ibis.Value:
+    return ibis.ifelse(_plausible(time), time, ibis.null(time.type()))
+
+
+def _timestamp(col: ibis.Value, portal_times: bool = False) -> ibis.Value:
+    """A UTC timestamp; offsets in text are converted, naive times are taken as UTC; null
+    when it does not parse or is not plausible (outside EARLIEST..LATEST).
+
+    Zone-aware columns are kept as they are, so time filters reach the file reader; their
+    implausible times are rejected by `to_canonical`.
     """
     kind = col.type()
     utc = dt.Timestamp(timezone="UTC")
-    if kind.is_timestamp():
-        return col if kind.timezone else col.cast(utc)
-    if kind.is_date():
-        return col.cast(utc)
+    if kind.is_timestamp() and kind.timezone:
+        return col
+    if kind.is_timestamp() or kind.is_date():
+        return _plausible_or_null(col.cast(utc))
     text = _text(col)
     if not portal_times:
-        return text.try_cast(utc)
+        return _plausible_or_null(text.try_cast(utc))
     portal = engine.try_parse_time(text, "%m/%d/%Y, %I:%M:%S.%f %p")
     portal_whole = engine.try_parse_time(text, "%m/%d/%Y, %I:%M:%S %p")
-    return ibis.coalesce(
-        text.try_cast(utc),
-        ibis.ifelse(text.re_search(PORTAL_TIME), ibis.coalesce(portal, portal_whole), None),
+    return _plausible_or_null(
+        ibis.coalesce(
+            text.try_cast(utc),
+            ibis.ifelse(text.re_search(PORTAL_TIME), ibis.coalesce(portal, portal_whole), None),
+        )
     )
 
 
@@ -100,6 +122,8 @@ def to_canonical(
         return raw[names[name]] if name in names else None
 
     time = _timestamp(present("time"), portal_times)
+    if keep_raw:  # rejected rows are read whole: no time a result cannot hold
+        time = _plausible_or_null(time)
     status = _integer(present("status"))
     cols: dict[str, ibis.Value] = {"time": time, "status": status}
     for name in TEXT_COLUMNS:
@@ -113,7 +137,7 @@ def to_canonical(
         cols["connector"] = connector.fill_null("unnamed-connector")
 
     reasons: list[tuple[ibis.Value, str]] = [
-        (time.isnull(), "time"),
+        (time.isnull() | ~_plausible(time), "time"),
         (status.isnull() | (status < 100) | (status > 599), "status"),
     ]
 
