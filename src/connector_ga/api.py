@@ -16,14 +16,14 @@ from .errors import InputError
 from .evaluate import evaluate
 from .metrics.compute import Aggregates, aggregate, input_quality, metrics_as_of
 from .metrics.model import ConnectorMetrics, InputQuality
-from .metrics.series import metric_series
+from .metrics.series import last_sunday, metric_series
 from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
 from .result import Result
 from .sources import Telemetry, read_telemetry
 from .trajectory import history
 from .trajectory.fixplan import fix_plan
-from .trajectory.forecast import DEFAULT_HORIZON, SCENARIOS, forecast, project
+from .trajectory.forecast import DEFAULT_HORIZON, SCENARIOS, TREND_WEEKS, forecast, project
 from .trajectory.history import History
 
 
@@ -199,6 +199,10 @@ def run_check(
     p = prepare(**options)
     d = as_of or p.aggs.latest_day
     try:
+        if trajectory:  # the forecast's weeks hold the check's: count them all at once
+            last_monday = last_sunday(d) - dt.timedelta(days=6)
+            first_monday = last_monday - dt.timedelta(weeks=TREND_WEEKS - 1)
+            p.aggs.weekly_users(p.names, first_monday, last_monday)
         metrics = metrics_as_of(p.aggs, p.policy, d, p.names)
         results = {name: judge(p, m) for name, m in metrics.items()}
         if trajectory:

@@ -315,6 +315,30 @@ def apply_mac(
 # ---- WAU ---------------------------------------------------------------------------------
 
 
+class RememberedWeeks:
+    """Weekly users counted once: a later question about weeks already counted (a check's
+    three weeks inside a forecast's eight) is answered without reading the requests again."""
+
+    def __init__(self, count: WeeklyUsers) -> None:
+        self._count = count
+        self._users: dict[tuple[str, dt.date], int] = {}
+        self._covered: dict[str, list[tuple[dt.date, dt.date]]] = {}
+
+    def _knows(self, name: str, first: dt.date, last: dt.date) -> bool:
+        return any(a <= first and last <= b for a, b in self._covered.get(name, []))
+
+    def __call__(self, names: Sequence[str], first: dt.date, last: dt.date):
+        missing = [n for n in names if not self._knows(n, first, last)]
+        if missing:
+            self._users.update(self._count(missing, first, last))
+            for name in missing:
+                self._covered.setdefault(name, []).append((first, last))
+        wanted = set(names)
+        return {
+            key: n for key, n in self._users.items() if key[0] in wanted and first <= key[1] <= last
+        }
+
+
 def weekly_users_from(requests: ibis.Table) -> WeeklyUsers:
     """Distinct users per connector and ISO week, counted from the requests (any request,
     throttled included)."""
@@ -333,7 +357,7 @@ def weekly_users_from(requests: ibis.Table) -> WeeklyUsers:
         )
         return {(row.connector, _date(row.week)): int(row.users) for row in rows.itertuples()}
 
-    return count
+    return RememberedWeeks(count)
 
 
 def apply_wau(m: ConnectorMetrics, users: dict[tuple[str, dt.date], int], weeks: int) -> None:

@@ -25,6 +25,7 @@ from fractions import Fraction
 from statistics import median
 
 import ibis
+import numpy as np
 import pyarrow as pa
 
 from ..config import GaConfig
@@ -123,70 +124,94 @@ def _split(total: int, weights: list[tuple[object, int]]) -> list[tuple[object, 
     return [(key, n) for key, n, _ in parts if n]
 
 
-def projected_rows(
-    recent: dict[str, Recent], as_of: dt.date, horizon: int, scenario: str
-) -> dict[str, list]:
-    """The daily-aggregate rows of the future days D+1 … D+horizon, by column."""
-    columns: dict[str, list] = {
-        name: []
-        for name in (
-            "connector",
-            "day",
-            "connection_id",
-            "fault",
-            "status_class",
-            "unattributed",
-            "has_user",
-            "requests",
-            "rows",
-            "max_weight",
+def _faults_by_day(r: Recent, volume: int, horizon: int, shares) -> np.ndarray:
+    """recent-rate: connector faults at the median daily rate, their running total rounded
+    half up to whole requests (rate × volume × i by day i), each carried by the next
+    connection in turn that still has requests left that day."""
+    rate = r.fault_rate()
+    faulted = np.zeros_like(shares)
+    if rate == 0:
+        return faulted
+    k = shares.shape[1]
+    pointer = 0
+    for i in range(1, horizon + 1):
+        faults = int(rate * volume * i + Fraction(1, 2)) - int(
+            rate * volume * (i - 1) + Fraction(1, 2)
         )
-    }
+        row, day_shares = faulted[i - 1], shares[i - 1]
+        for _ in range(min(faults, volume)):
+            while row[pointer] >= day_shares[pointer]:
+                pointer = (pointer + 1) % k
+            row[pointer] += 1
+            pointer = (pointer + 1) % k
+    return faulted
 
-    def emit(connector, day, connection, fault, status_class, n):
-        for name, value in zip(
-            columns,
-            (connector, day, connection, fault, status_class, False, True, n, n, 1),
-            strict=True,
-        ):
-            columns[name].append(value)
+
+def projected_rows(
+    recent: dict[str, Recent], as_of: dt.date, horizon: int, scenario: str, schema
+) -> pa.Table:
+    """The daily-aggregate rows of the future days D+1 … D+horizon (schema: the daily
+    aggregate's, as Arrow). Per day, the volume is spread evenly over the connections (the
+    one-request remainder rotating among them), and each connection's requests that are not
+    connector faults are split by the recent mix (largest remainder)."""
+    days = pa.array([as_of + dt.timedelta(days=i) for i in range(1, horizon + 1)], pa.date32())
+    blocks: list[pa.Table] = []
+
+    def block(connector, connections, cells, fault, status_class, counts) -> None:
+        day_index, connection_index = cells
+        n = len(day_index)
+        blocks.append(
+            pa.table(
+                {
+                    "connector": pa.array([connector] * n, pa.string()),
+                    "day": days.take(pa.array(day_index)),
+                    "connection_id": connections.take(pa.array(connection_index)),
+                    "fault": pa.array([fault] * n, pa.string()),
+                    "status_class": pa.array(np.full(n, status_class), pa.int16()),
+                    "unattributed": pa.array(np.zeros(n, bool)),
+                    "has_user": pa.array(np.ones(n, bool)),
+                    "requests": pa.array(counts, pa.int64()),
+                    "rows": pa.array(counts, pa.int64()),
+                    "max_weight": pa.array(np.ones(n, np.int64)),
+                }
+            )
+        )
 
     for connector, r in recent.items():
         volume = r.volume()
         if volume == 0:
             continue
         mix = sorted(r.mix.items()) or [(("none", 2), 1)]
-        rate = r.fault_rate() if scenario == "recent-rate" else Fraction(0)
-        connections: list[str | None] = sorted(r.connections) or [None]
+        connections = pa.array(sorted(r.connections) or [None], pa.string())
         k = len(connections)
-        pointer = 0  # the next connection to carry a connector fault
-        for i in range(1, horizon + 1):
-            day = as_of + dt.timedelta(days=i)
-            # Running total of faults follows the rate: round half up of rate × volume × i.
-            faults = int(rate * volume * i + Fraction(1, 2)) - int(
-                rate * volume * (i - 1) + Fraction(1, 2)
-            )
-            base, extra = divmod(volume, k)
-            shares = [base + (1 if (j - i) % k < extra else 0) for j in range(k)]
-            faulted = [0] * k
-            for _ in range(min(faults, volume)):
-                while faulted[pointer] >= shares[pointer]:
-                    pointer = (pointer + 1) % k
-                faulted[pointer] += 1
-                pointer = (pointer + 1) % k
-            for j, connection in enumerate(connections):
-                if faulted[j]:
-                    emit(connector, day, connection, "connector", 5, faulted[j])
-                for (fault, status_class), n in _split(shares[j] - faulted[j], mix):
-                    emit(connector, day, connection, fault, status_class, n)
-    return columns
+        base, extra = divmod(volume, k)
+        i = np.arange(1, horizon + 1)[:, None]
+        j = np.arange(k)[None, :]
+        shares = base + (((j - i) % k) < extra).astype(np.int64)
+        faulted = (
+            _faults_by_day(r, volume, horizon, shares)
+            if scenario == "recent-rate"
+            else np.zeros_like(shares)
+        )
+        if faulted.any():
+            cells = np.nonzero(faulted)
+            block(connector, connections, cells, "connector", 5, faulted[cells])
+        # Few distinct totals (base, base + 1, less a fault): split each once.
+        totals, inverse = np.unique(shares - faulted, return_inverse=True)
+        splits = [dict(_split(int(t), mix)) for t in totals]
+        for (fault, status_class), _ in mix:
+            per_total = np.array([split.get((fault, status_class), 0) for split in splits])
+            counts = per_total[inverse].reshape(shares.shape)
+            cells = np.nonzero(counts)
+            if len(cells[0]):
+                block(connector, connections, cells, fault, status_class, counts[cells])
+    if not blocks:
+        return schema.empty_table()
+    return pa.concat_tables(blocks).select(schema.names).cast(schema)
 
 
-def extend(daily: ibis.Table, rows: dict[str, list]) -> ibis.Table:
-    schema = daily.schema()
-    arrow = pa.table({name: pa.array(rows[name], type=schema[name].to_pyarrow()) for name in rows})
-    projected = ibis.memtable(arrow)
-    return daily.union(projected.select(*schema.names).cast(schema))
+def extend(daily: ibis.Table, rows: pa.Table) -> ibis.Table:
+    return daily.union(ibis.memtable(rows).cast(daily.schema()))
 
 
 # ---- usage trends ----------------------------------------------------------------------
@@ -298,7 +323,8 @@ def project(
         return {}
     as_of = results[names[0]].as_of
     recent = recent_traffic(daily, names, as_of)
-    extended = extend(daily, projected_rows(recent, as_of, horizon, scenario))
+    schema = daily.schema().to_pyarrow()
+    extended = extend(daily, projected_rows(recent, as_of, horizon, scenario, schema))
     targets = [as_of + dt.timedelta(days=i) for i in range(1, horizon + 1)]
     known = {name: spans[name] for name in names}
     future = metric_series(extended, lambda *_: {}, policy, targets, known, usage=False)
