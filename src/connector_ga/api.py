@@ -19,6 +19,7 @@ from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.series import last_sunday, metric_series
 from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
+from .pseudonyms import local_salt
 from .result import Result
 from .sources import Telemetry, read_telemetry
 from .trajectory import history
@@ -53,13 +54,10 @@ class Prepared:
 
     def pseudonym(self, column: ibis.Value) -> ibis.Value:
         """A connection id as shown in reports: never the raw id. A store holds salted
-        SHA-256 pseudonyms already; ids read in place are hashed with the default salt."""
+        SHA-256 pseudonyms already; ids read in place are hashed with the local salt."""
         if self.data.sources == {"store"}:
             return column.substr(0, 16)
-        return (ibis.literal(PSEUDONYM_SALT) + column).hexdigest("sha256").substr(0, 16)
-
-
-PSEUDONYM_SALT = "connector-ga/pseudonym/v1:"
+        return (ibis.literal(local_salt()) + column).hexdigest("sha256").substr(0, 16)
 
 
 def _pct(value: float) -> str:
