@@ -31,6 +31,8 @@ class SmtpSettings:
     sender: str | None = None
     ca_file: Path | None = None
     timeout: float = TIMEOUT_SECONDS
+    # _TO: where `watch --notify smtp` writes; a GA request always goes to Microsoft.
+    recipient: str | None = None
 
     @property
     def where(self) -> str:
@@ -38,7 +40,7 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings:
-        """Read CONNECTOR_GA_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM, _CA, _TIMEOUT."""
+        """Read CONNECTOR_GA_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM, _TO, _CA, _TIMEOUT."""
         env = os.environ if env is None else env
 
         def get(name: str) -> str | None:
@@ -72,7 +74,7 @@ class SmtpSettings:
         except ValueError:
             raise InputError(f"{PREFIX}TIMEOUT {timeout_text!r}: expected seconds") from None
         sender = get("FROM") or (user if user and "@" in user else None)
-        return cls(host, port, user, password, sender, ca_file, timeout)
+        return cls(host, port, user, password, sender, ca_file, timeout, get("TO"))
 
     def tls_context(self) -> ssl.SSLContext:
         try:

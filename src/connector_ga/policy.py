@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from fractions import Fraction
@@ -9,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .textfile import NotUtf8, decode_utf8
@@ -100,6 +101,75 @@ class ExceptionsPolicy(_Strict):
     customer_requires_production: CustomerException = Field(alias="customer-requires-production")
 
 
+# Burn-rate windows are counted in 5-minute buckets, up to the reliability window's 30 days.
+BURN_STEP_MINUTES = 5
+BURN_MAX_MINUTES = 30 * 24 * 60
+_WINDOW = re.compile(r"^([1-9][0-9]*)([mhd])$")
+_UNIT_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+
+
+def window_minutes(text: str) -> int:
+    """'5m', '1h', '3d' as minutes; ValueError for anything else."""
+    found = _WINDOW.match(text)
+    if found is None:
+        raise ValueError("expected a window such as 5m, 1h or 3d")
+    return int(found[1]) * _UNIT_MINUTES[found[2]]
+
+
+class BurnRateAlert(_Strict):
+    """One row of the multi-window, multi-burn-rate table: fires when both windows burn
+    the availability error budget at `factor` times the rate that spends it exactly."""
+
+    severity: Literal["page", "ticket"]
+    long: str
+    short: str
+    factor: float = Field(gt=0)
+
+    @field_validator("long", "short")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        minutes = window_minutes(value)
+        if minutes % BURN_STEP_MINUTES or minutes > BURN_MAX_MINUTES:
+            raise ValueError(f"expected a multiple of {BURN_STEP_MINUTES} minutes, at most 30d")
+        return value
+
+    @model_validator(mode="after")
+    def _short_within_long(self) -> BurnRateAlert:
+        if self.short_minutes > self.long_minutes:
+            raise ValueError(f"short window {self.short} is longer than long window {self.long}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """How the alert is named in the JSON, the terminal and the state: 'page 1h/5m'."""
+        return f"{self.severity} {self.long}/{self.short}"
+
+    @property
+    def long_minutes(self) -> int:
+        return window_minutes(self.long)
+
+    @property
+    def short_minutes(self) -> int:
+        return window_minutes(self.short)
+
+    @property
+    def exact_factor(self) -> Fraction:
+        return Fraction(Decimal(str(self.factor)))
+
+
+class BurnRatePolicy(_Strict):
+    alerts: list[BurnRateAlert] = Field(min_length=1)
+
+    @field_validator("alerts")
+    @classmethod
+    def _distinct(cls, alerts: list[BurnRateAlert]) -> list[BurnRateAlert]:
+        names = [a.name for a in alerts]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"alert {repeated[0]!r} is listed twice")
+        return alerts
+
+
 class Policy(_Strict):
     name: str
     version: str
@@ -110,6 +180,8 @@ class Policy(_Strict):
     statistics: StatisticsPolicy
     criteria: CriteriaPolicy
     exceptions: ExceptionsPolicy
+    # Read by `watch` only: a policy of one's own without it still judges connectors.
+    burn_rate: BurnRatePolicy | None = None
 
 
 def _describe(err: dict) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import check, common, editions, history, init, lint, request, simulate, store
+from . import check, common, editions, history, init, lint, request, simulate, store, watch
 
 app = typer.Typer(
     name="connector-ga",
@@ -46,6 +46,7 @@ def options(
 
 app.command()(check.check)
 app.command()(history.history)
+app.command()(watch.watch)
 app.command()(simulate.simulate)
 app.command()(store.ingest)
 app.command()(init.init)

@@ -1,0 +1,208 @@
+"""`connector-ga watch`: burn-rate alerts on the availability error budget, notified once
+per episode; exit 0 when none fires, 1 when one does, 2 on bad input or a failed notice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import InputError
+from ..waiting import DEFAULT_WAIT_SECONDS
+from .common import (
+    EXIT_NOT_READY,
+    EXIT_READY,
+    ConfigOpt,
+    PolicyOpt,
+    RejectOpt,
+    TelemetryOpt,
+    WaitOpt,
+    check_reject_rate,
+    err,
+    load_config_here,
+    telemetry_store,
+    user_errors,
+    waits_for_store,
+    working,
+)
+
+
+def parse_time(value: str | None, option: str) -> dt.datetime | None:
+    """An ISO time; an offset is converted to UTC, a naive time is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(
+            f"{option} {value!r}: expected an ISO time such as 2026-11-20T12:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+@user_errors
+@waits_for_store
+def watch(
+    telemetry: TelemetryOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", metavar="TIME", help="Evaluation time, ISO (default: the latest request)."
+        ),
+    ] = None,
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="The connector, in fleet telemetry.")
+    ] = None,
+    all_connectors: Annotated[
+        bool, typer.Option("--all", help="Watch every connector in the telemetry.")
+    ] = False,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", metavar="FILE|-", help="Write connector-ga/watch/v1 JSON."),
+    ] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            metavar="smtp|webhook=URL",
+            help="Tell alert episodes and criteria changes to a webhook (JSON POST) or by "
+            "email (CONNECTOR_GA_SMTP_*, to CONNECTOR_GA_SMTP_TO); repeatable. Records the "
+            "state once all went through.",
+        ),
+    ] = None,
+    policy: PolicyOpt = None,
+    max_reject_rate: RejectOpt = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="The store: telemetry when no --telemetry is given, and the watch state "
+            "(default .connector-ga/store.duckdb).",
+        ),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (embedded) or spark (PySpark).")
+    ] = "duckdb",
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Multi-window burn-rate alerts on the availability error budget; exit 1 when one fires."""
+    from ..trajectory import notify as notifying
+    from ..trajectory import watch_state
+    from ..trajectory.watch import dumps, next_state, record_changes, run_watch, state_path
+
+    check_reject_rate(max_reject_rate)
+    at_time = parse_time(at, "--at")
+    webhooks, smtp = notifying.parse_targets(notify or [])
+    cfg = load_config_here(config)
+    targets: list[notifying.Target] = list(webhooks)
+    if smtp:  # settings checked before anything is read
+        contact = cfg.support.connector.contact if cfg and cfg.support.connector else None
+        targets.append(notifying.email_target(contact))
+    with working("reading telemetry and computing burn rates"):
+        run = run_watch(
+            config=cfg,
+            telemetry=telemetry,
+            store=telemetry_store(telemetry, store, cfg),
+            fmt=fmt,
+            at=at_time,
+            connector=connector,
+            all_connectors=all_connectors,
+            policy=policy,
+            max_reject_rate=max_reject_rate,
+            engine=engine,
+        )
+    where = state_path(store)
+    names = [w.connector for w in run.watches]
+    prior = watch_state.load(where, names)
+    record_changes(run.watches, prior)
+
+    console = err if json_out == "-" else Console(highlight=False, soft_wrap=True)
+    for w in run.watches:
+        render(w, console, first=not any(key[0] == w.connector for key in prior))
+    payload = dumps(run.watches, fleet=all_connectors)
+    if json_out == "-":
+        sys.stdout.write(payload)
+    elif json_out:
+        from ..outputs.json_result import write_atomic
+
+        write_atomic(json_out, payload)
+
+    if targets:
+        with working("notifying"):
+            sent = notifying.notify_all(run.watches, targets)  # a failure: exit 2, nothing kept
+        watch_state.save(where, names, next_state(run.watches, prior, dt.datetime.now(dt.UTC)))
+        for line in sent:
+            err.print(f"notified {line}", markup=False)
+        if not sent:
+            err.print("nothing to notify: no alert started or resolved, no criterion changed")
+    elif any(w.changes for w in run.watches):
+        err.print("not recorded: only a watch with --notify records what it saw", style="dim")
+    firing = any(w.firing for w in run.watches)
+    raise typer.Exit(EXIT_NOT_READY if firing else EXIT_READY)
+
+
+def render(w, console: Console, first: bool) -> None:
+    """The four alerts, the budget, when it runs out, and what changed."""
+    from ..trajectory.notify import burn_text, when_text
+
+    console.print(
+        Text(w.connector, style="bold") + Text(f"  at {w.at:%Y-%m-%d %H:%M:%S} UTC"),
+    )
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 2))
+    for header, justify in (
+        ("alert", "left"),
+        ("burn long", "right"),
+        ("burn short", "right"),
+        ("factor", "right"),
+        ("", "left"),
+    ):
+        table.add_column(header, justify=justify)
+    for a in w.alerts:
+        alert = a.alert
+        table.add_row(
+            alert.name,
+            f"{burn_text(a.burn_long)} ({alert.long})",
+            f"{burn_text(a.burn_short)} ({alert.short})",
+            f"{alert.factor:g}",
+            Text("FIRING", style="bold red") if a.firing else Text("ok", style="green"),
+        )
+    console.print(table)
+    b = w.budget
+    if b.allowed is None:
+        console.print("  error budget: no eligible request in the 30-day window")
+    else:
+        left = b.remaining / b.allowed if b.allowed else 0.0
+        console.print(
+            f"  error budget, 30 days to {w.at:%Y-%m-%d}: {b.allowed:,.1f} allowed, "
+            f"{b.consumed:,} consumed, {b.remaining:,.1f} remaining ({left:.1%})",
+            markup=False,
+        )
+        console.print(
+            f"  runs out at the 1 h burn ({burn_text(b.burn_1h)}): "
+            f"{when_text(b.exhausted_at_1h)}; at the 1 d burn ({burn_text(b.burn_1d)}): "
+            f"{when_text(b.exhausted_at_1d)}",
+            markup=False,
+        )
+    if w.changes:
+        said = []
+        for c in w.changes:
+            to = "FIRING" if c.after == "firing" else c.after
+            said.append(f"{c.key} {c.before} → {to}")
+        console.print("  changes since the previous watch: " + "; ".join(said), markup=False)
+    elif first:
+        console.print("  first watch of this connector: nothing to compare with", markup=False)
+    else:
+        console.print("  no change since the previous watch", markup=False)
