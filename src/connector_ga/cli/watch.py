@@ -10,8 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import InputError
 from ..waiting import DEFAULT_WAIT_SECONDS
@@ -99,6 +97,7 @@ def watch(
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Multi-window burn-rate alerts on the availability error budget; exit 1 when one fires."""
+    from ..outputs import watch_terminal
     from ..trajectory import notify as notifying
     from ..trajectory import watch_state
     from ..trajectory.watch import dumps, next_state, record_changes, run_watch, state_path
@@ -131,7 +130,7 @@ def watch(
 
     console = err if json_out == "-" else Console(highlight=False, soft_wrap=True)
     for w in run.watches:
-        render(w, console, first=not any(key[0] == w.connector for key in prior))
+        watch_terminal.render(w, console, first=not any(key[0] == w.connector for key in prior))
     payload = dumps(run.watches, fleet=all_connectors)
     if json_out == "-":
         sys.stdout.write(payload)
@@ -152,57 +151,3 @@ def watch(
         err.print("not recorded: only a watch with --notify records what it saw", style="dim")
     firing = any(w.firing for w in run.watches)
     raise typer.Exit(EXIT_NOT_READY if firing else EXIT_READY)
-
-
-def render(w, console: Console, first: bool) -> None:
-    """The four alerts, the budget, when it runs out, and what changed."""
-    from ..trajectory.notify import burn_text, when_text
-
-    console.print(
-        Text(w.connector, style="bold") + Text(f"  at {w.at:%Y-%m-%d %H:%M:%S} UTC"),
-    )
-    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 2))
-    for header, justify in (
-        ("alert", "left"),
-        ("burn long", "right"),
-        ("burn short", "right"),
-        ("factor", "right"),
-        ("", "left"),
-    ):
-        table.add_column(header, justify=justify)
-    for a in w.alerts:
-        alert = a.alert
-        table.add_row(
-            alert.name,
-            f"{burn_text(a.burn_long)} ({alert.long})",
-            f"{burn_text(a.burn_short)} ({alert.short})",
-            f"{alert.factor:g}",
-            Text("FIRING", style="bold red") if a.firing else Text("ok", style="green"),
-        )
-    console.print(table)
-    b = w.budget
-    if b.allowed is None:
-        console.print("  error budget: no eligible request in the 30-day window")
-    else:
-        left = b.remaining / b.allowed if b.allowed else 0.0
-        console.print(
-            f"  error budget, 30 days to {w.at:%Y-%m-%d}: {b.allowed:,.1f} allowed, "
-            f"{b.consumed:,} consumed, {b.remaining:,.1f} remaining ({left:.1%})",
-            markup=False,
-        )
-        console.print(
-            f"  runs out at the 1 h burn ({burn_text(b.burn_1h)}): "
-            f"{when_text(b.exhausted_at_1h)}; at the 1 d burn ({burn_text(b.burn_1d)}): "
-            f"{when_text(b.exhausted_at_1d)}",
-            markup=False,
-        )
-    if w.changes:
-        said = []
-        for c in w.changes:
-            to = "FIRING" if c.after == "firing" else c.after
-            said.append(f"{c.key} {c.before} → {to}")
-        console.print("  changes since the previous watch: " + "; ".join(said), markup=False)
-    elif first:
-        console.print("  first watch of this connector: nothing to compare with", markup=False)
-    else:
-        console.print("  no change since the previous watch", markup=False)

@@ -9,9 +9,9 @@ status changed since the previous watch. Each connector with a change is one mes
 - smtp: an email over SMTP with STARTTLS (`mail.py`, the CONNECTOR_GA_SMTP_* settings a
   GA request uses) to CONNECTOR_GA_SMTP_TO, else ga.toml's support contact.
 
-A failure is one line (the webhook shown as scheme://host/path, never its query string
-or credentials; the SMTP password never shown) and nothing is recorded, so the next
-watch tells again.
+A failure is one line (the webhook shown as scheme://host/…, never its path, query string
+or credentials: Slack and Teams keep the webhook's secret in its path; the SMTP password
+never shown) and nothing is recorded, so the next watch tells again.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Webhook:
 
     @property
     def shown(self) -> str:
-        """scheme://host/path: no credentials, no query string (where tokens often are)."""
+        """scheme://host/…: no credentials, path or query string (where secrets are)."""
         return shown_url(self.url)
 
     def notify(self, w: Watch) -> None:
@@ -161,7 +161,8 @@ def shown_url(url: str) -> str:
         port = parts.port
     except ValueError:
         port = None
-    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
+    path = "/…" if parts.path.strip("/") else parts.path
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{path}"
 
 
 def _why(reason: object, timeout: float) -> str:
