@@ -271,6 +271,12 @@ case(
     [r"--as-of", "notadate"],
     _OK,
 )
+case(
+    "as-of-year-1",
+    ["check", "-t", "ok.csv", "--as-of", "0001-01-01"],
+    [r"--as-of 0001-01-01: expected a date between 1970-02-01 and 9998-01-01"],
+    _OK,
+)
 case("format-xml", ["check", "-t", "ok.csv", "--format", "xml"], [r"--format", r"\bxml\b"], _OK)
 
 

@@ -417,15 +417,9 @@ def test_seed_files_are_valid(tmp_path, group):
     assert (quality["rows"], quality["rejected_rows"]) == (rows, 0), quality["reject_samples"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="files of one source and container are read as one table and mapped once, by "
-    "the first shape found: resource-log rows beside Log Analytics JSON lose their time, "
-    "AzureDiagnostics rows beside resource-specific CSV their status (sources/__init__.py)",
-)
 def test_apim_shapes_mixed_in_one_check(tmp_path):
-    """Each file alone has no rejected row; together they should not either (5 + 4 JSON
-    rows, 5 + 5 CSV rows). Today 9 are rejected, and none can be located."""
+    """Each file alone has no rejected row; together they have none either (5 + 4 JSON
+    rows, 5 + 5 CSV rows): files are read together only when their columns agree."""
     names = ["apim-jsonl", "apim-resource-log", "apim-csv", "apim-azurediagnostics-csv"]
     quality = check_json(tmp_path, names)
     assert (quality["rows"], quality["rejected_rows"]) == (19, 0)

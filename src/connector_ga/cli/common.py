@@ -134,13 +134,23 @@ def store_waiting(seconds: float):
                 own.stop()
 
 
+# Dates a check can be judged on: request times are kept within these (see sources.typed),
+# and a window or forecast around them must still be a date.
+EARLIEST_DATE, LATEST_DATE = dt.date(1970, 2, 1), dt.date(9998, 1, 1)
+
+
 def parse_date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InputError(f"{option} {value!r}: expected a date such as 2026-11-20") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InputError(
+            f"{option} {value}: expected a date between {EARLIEST_DATE} and {LATEST_DATE}"
+        )
+    return day
 
 
 def load_config_here(config: Path | None):

@@ -44,6 +44,10 @@ class FilePlan:
     source: str
     container: str
     read_path: str  # the file itself, or its flattened Parquet (OTLP)
+    # The file's columns: files are read together only when they have the same ones, so
+    # two shapes of one source (APIM resource logs beside a Log Analytics export) are each
+    # mapped by their own names.
+    columns: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -183,18 +187,19 @@ def read_telemetry(
         if source is None:
             source = detect(shown, container, [c for c in single.columns if c != "_file"])
         SOURCES[source].to_canonical_names(single, fields, shown)  # names a missing column
-        plans[path] = FilePlan(source, container, path)
+        columns = frozenset(c.lower() for c in single.columns if c != "_file")
+        plans[path] = FilePlan(source, container, path, columns)
 
     typed: list[ibis.Table] = []
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
     for path, plan in plans.items():
         if plan.source == "otlp":
             raw = read_checked(con, "parquet", [plan.read_path], display, LABELS["otlp"])
             raw = raw.mutate(_file=ibis.literal(path))
             typed.append(_typed(raw, plan, fields, display[path], default_connector))
         else:
-            groups.setdefault((plan.source, plan.container), []).append(path)
-    for (source, container), paths in groups.items():
+            groups.setdefault((plan.source, plan.container, plan.columns), []).append(path)
+    for (source, container, _), paths in groups.items():
         raw = read_checked(con, container, paths, display, LABELS[source])
         plan = FilePlan(source, container, paths[0])
         typed.append(_typed(raw, plan, fields, display[paths[0]], default_connector))
