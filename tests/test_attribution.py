@@ -182,7 +182,9 @@ def case_files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def default_results(case_files, engine_name):
     _, paths = case_files
-    return {r.connector: r for r in check_fleet(paths, as_of=D, engine=engine_name)}
+    return {
+        r.connector: r for r in check_fleet(paths, as_of=D, engine=engine_name, trajectory=False)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +192,9 @@ def backend_results(case_files, engine_name):
     folder, paths = case_files
     return {
         r.connector: r
-        for r in check_fleet(paths, as_of=D, policy=backend_policy(folder), engine=engine_name)
+        for r in check_fleet(
+            paths, as_of=D, policy=backend_policy(folder), engine=engine_name, trajectory=False
+        )
     }
 
 
@@ -287,7 +291,7 @@ def test_all_rules_together_through_check(csv_file, engine_name):
         {"time": T, "status": 503},  # rule 9 -> connector (unattributed)
         {"time": T, "status": 500, "fault": "backend"},  # explicit -> backend
     ]
-    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name)
+    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name, trajectory=False)
     m = r.metrics
     # throttled 2; none 2; backend 3 (rules 3, 6, explicit); client 3 (rules 4, 7, 8);
     # connector 3 (rule 5 + two rule 9).

@@ -63,8 +63,11 @@ def test_simulated_fleet_gives_the_same_json_on_both_engines(tmp_path, fmt):
     path = tmp_path / f"fleet.{fmt}"
     summary = simulate(SPEC, path)
     assert all(summary.injected[kind] > 0 for kind in summary.injected)  # every incident hit
-    on_duckdb = check_fleet(str(path), engine="duckdb")
-    on_spark = check_fleet(str(path), engine="spark")
+    # The forecast and fix plan are compared once, on Parquet; the text formats differ only
+    # in how they are read.
+    trajectory = fmt == "parquet"
+    on_duckdb = check_fleet(str(path), engine="duckdb", trajectory=trajectory)
+    on_spark = check_fleet(str(path), engine="spark", trajectory=trajectory)
     duckdb, spark = json_results(on_duckdb), json_results(on_spark)
     assert sorted(duckdb) == sorted(spark) == sorted(CONNECTORS)
     for name in CONNECTORS:

@@ -101,13 +101,16 @@ def reliability_rows() -> list[dict]:
 @pytest.fixture(scope="module")
 def rel(tmp_path_factory, engine_name):
     path = write_csv(tmp_path_factory.mktemp("reliability") / "t.csv", reliability_rows())
-    return {r.connector: r for r in check_fleet(str(path), as_of=D, engine=engine_name)}
+    return {
+        r.connector: r
+        for r in check_fleet(str(path), as_of=D, engine=engine_name, trajectory=False)
+    }
 
 
 def test_availability_exactly_at_threshold_passes_through_check(csv_file, engine_name):
     rows = [{"time": T, "status": 200, "connection_id": "c1"} for _ in range(1999)]
     rows.append({"time": T, "status": 500, "connection_id": "c1"})  # rule 9 -> connector
-    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name)
+    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name, trajectory=False)
     assert (r.metrics.eligible, r.metrics.faults["connector"]) == (2000, 1)
     # availability = 1 - 1/2000 = 0.9995 >= 0.9995 -> pass.
     assert r.metrics.availability == pytest.approx(0.9995)
@@ -383,7 +386,7 @@ def test_window_edges_and_utc_offsets(csv_file, engine_name):
         # A connection seen only on D-30: outside the window.
         {"time": "2026-10-21T12:00:00Z", "status": 200, "connection_id": "gone"},
     ]
-    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name)
+    r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name, trajectory=False)
     m = r.metrics
     assert m.window == {"start": day("2026-10-22"), "end": D}
     # Inside: the 200 and 404 of 10-22 (UTC) and the 200 of 11-20 -> 3 requests; none of
@@ -421,7 +424,7 @@ def test_duplicates_count_once_and_d_defaults_to_latest_utc_day(csv_file, engine
         # The latest request: 11-21 01:30 at +03:00 is 11-20 22:30 UTC.
         {"time": "2026-11-21T01:30:00+03:00", "status": 200, "request_id": "r4"},
     ]
-    r = check(telemetry=str(csv_file(rows)), engine=engine_name)
+    r = check(telemetry=str(csv_file(rows)), engine=engine_name, trajectory=False)
     # D = UTC date of the latest request = 2026-11-20 (not 11-21).
     assert r.as_of == D
     assert r.metrics.last_day == D
@@ -495,7 +498,10 @@ def wau_file(tmp_path_factory):
 def wau_sunday(wau_file, engine_name):
     # D = 2026-11-22, a Sunday: W47 is complete, so the weeks are W45, W46, W47.
     return {
-        r.connector: r for r in check_fleet(wau_file, as_of=day("2026-11-22"), engine=engine_name)
+        r.connector: r
+        for r in check_fleet(
+            wau_file, as_of=day("2026-11-22"), engine=engine_name, trajectory=False
+        )
     }
 
 
@@ -503,7 +509,10 @@ def wau_sunday(wau_file, engine_name):
 def wau_saturday(wau_file, engine_name):
     # D = 2026-11-21, a Saturday: W47's Sunday (11-22) > D, so the weeks are W44, W45, W46.
     return {
-        r.connector: r for r in check_fleet(wau_file, as_of=day("2026-11-21"), engine=engine_name)
+        r.connector: r
+        for r in check_fleet(
+            wau_file, as_of=day("2026-11-21"), engine=engine_name, trajectory=False
+        )
     }
 
 
@@ -633,7 +642,10 @@ def mac_rows() -> list[dict]:
 @pytest.fixture(scope="module")
 def mac(tmp_path_factory, engine_name):
     path = write_csv(tmp_path_factory.mktemp("mac") / "t.csv", mac_rows())
-    return {r.connector: r for r in check_fleet(str(path), as_of=D, engine=engine_name)}
+    return {
+        r.connector: r
+        for r in check_fleet(str(path), as_of=D, engine=engine_name, trajectory=False)
+    }
 
 
 def series(result) -> dict[dt.date, int]:
@@ -733,7 +745,13 @@ def test_preview_age_in_whole_calendar_months(csv_file, as_of, months, engine_na
         {"connector": {"id": "contoso-tasks", "preview_since": dt.date(2026, 5, 20)}}
     )
     rows = [{"time": "2026-11-19T10:00:00Z", "status": 200} for _ in range(2)]
-    r = check(config=config, telemetry=str(csv_file(rows)), as_of=as_of, engine=engine_name)
+    r = check(
+        config=config,
+        telemetry=str(csv_file(rows)),
+        as_of=as_of,
+        engine=engine_name,
+        trajectory=False,
+    )
     assert r.connector == "contoso-tasks"
     assert r.metrics.preview_since == dt.date(2026, 5, 20)
     assert r.metrics.preview_since_inferred is False
@@ -756,7 +774,7 @@ def fleet_rows() -> list[dict]:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory, engine_name):
     path = write_csv(tmp_path_factory.mktemp("fleet") / "t.csv", fleet_rows())
-    return {r.connector: r for r in check_fleet(str(path), engine=engine_name)}
+    return {r.connector: r for r in check_fleet(str(path), engine=engine_name, trajectory=False)}
 
 
 def test_fleet_judges_every_connector_as_of_the_latest_request_of_all(fleet):

@@ -994,7 +994,7 @@ def test_resource_log_hour_file_alone(hour, fmt):
 def test_resource_log_folder_on_each_engine(engine_name):
     """The folder tree, sniffed, on DuckDB and Spark (`properties` is read as its JSON text by
     both; its keys through engine.json_key): availability 7/8, as RESOURCE_LOG_METRICS."""
-    result = check(telemetry=str(DATA / GATEWAYLOGS), as_of=D, engine=engine_name)
+    result = check(telemetry=str(DATA / GATEWAYLOGS), as_of=D, engine=engine_name, trajectory=False)
     assert result.connector == "tasks-api"
     assert summary(result) == RESOURCE_LOG_METRICS
     availability = result.criterion("availability")
@@ -1073,7 +1073,12 @@ def test_resource_log_record_without_a_status_is_a_located_reject(tmp_path, engi
     (Sniffed and through the CLI: the apim-resource-log-no-status bad-input case.)"""
     path = write_bad_resource_log(tmp_path / "gatewaylogs")
     result = check(
-        telemetry=str(tmp_path), fmt="apim", as_of=D, max_reject_rate=1.0, engine=engine_name
+        telemetry=str(tmp_path),
+        fmt="apim",
+        as_of=D,
+        max_reject_rate=1.0,
+        engine=engine_name,
+        trajectory=False,
     )
     quality = result.data_quality
     assert result.metrics.requests == 2
@@ -1297,7 +1302,7 @@ def test_folder_names_are_never_columns(tmp_path, engine_name):
     pd.DataFrame([{**row, "time": pd.Timestamp("2026-11-20T10:00:02Z")}]).to_parquet(
         folder / "c.parquet"
     )
-    result = check(telemetry=[str(tmp_path)], as_of=D, engine=engine_name)
+    result = check(telemetry=[str(tmp_path)], as_of=D, engine=engine_name, trajectory=False)
     assert result.metrics.requests == 3
     assert result.metrics.successes == 3  # not 0: status stays 200
     assert result.metrics.faults["connector"] == 0  # the folder's fault=connector ignored

@@ -207,7 +207,8 @@ def projected_rows(
                 block(connector, connections, cells, fault, status_class, counts[cells])
     if not blocks:
         return schema.empty_table()
-    return pa.concat_tables(blocks).select(schema.names).cast(schema)
+    # One chunk per column: Spark turns a memtable into a DataFrame through Arrow only then.
+    return pa.concat_tables(blocks).select(schema.names).cast(schema).combine_chunks()
 
 
 def extend(daily: ibis.Table, rows: pa.Table) -> ibis.Table:
