@@ -16,6 +16,9 @@ from .common import (
     EXIT_READY,
     AsOfOpt,
     ConfigOpt,
+    ConnectorOpt,
+    EngineOpt,
+    FormatOpt,
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
@@ -24,7 +27,7 @@ from .common import (
     err,
     load_config_here,
     parse_date,
-    telemetry_store,
+    source_options,
     user_errors,
     waits_for_store,
     working,
@@ -36,14 +39,9 @@ from .common import (
 def check(
     telemetry: TelemetryOpt = None,
     config: ConfigOpt = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
-    ] = None,
+    fmt: FormatOpt = None,
     as_of: AsOfOpt = None,
-    connector: Annotated[
-        str | None, typer.Option("--connector", help="The connector to judge in fleet telemetry.")
-    ] = None,
+    connector: ConnectorOpt = None,
     all_connectors: Annotated[
         bool, typer.Option("--all", help="One verdict per connector in the telemetry.")
     ] = False,
@@ -67,12 +65,7 @@ def check(
         str | None,
         typer.Option("--markdown", help="Write the Markdown summary for CI to FILE, or -."),
     ] = None,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine", help="duckdb (embedded) or spark (PySpark; SPARK_REMOTE for Connect)."
-        ),
-    ] = "duckdb",
+    engine: EngineOpt = "duckdb",
     scenario: Annotated[
         str,
         typer.Option(
@@ -96,16 +89,18 @@ def check(
     cfg = load_config_here(config)
     with working("reading telemetry and computing metrics"):
         run = run_check(
-            config=cfg,
-            telemetry=telemetry,
-            store=telemetry_store(telemetry, store, cfg),
-            fmt=fmt,
+            **source_options(
+                cfg,
+                telemetry,
+                store,
+                fmt=fmt,
+                connector=connector,
+                all_connectors=all_connectors,
+                policy=policy,
+                max_reject_rate=max_reject_rate,
+                engine=engine,
+            ),
             as_of=parse_date(as_of, "--as-of"),
-            connector=connector,
-            all_connectors=all_connectors,
-            policy=policy,
-            max_reject_rate=max_reject_rate,
-            engine=engine,
             scenario=scenario,
             horizon=horizon,
             timeline_days=TIMELINE_DAYS if report else 0,

@@ -162,6 +162,34 @@ def load_config_here(config: Path | None):
     return load_config("ga.toml") if Path("ga.toml").is_file() else None
 
 
+def source_options(
+    cfg,
+    telemetry,
+    store: Path | None,
+    *,
+    fmt: str | None = None,
+    connector: str | None = None,
+    all_connectors: bool = False,
+    policy: str | None = None,
+    max_reject_rate: float | None = None,
+    engine: str = "duckdb",
+) -> dict:
+    """Where a command's telemetry comes from and how it is read, as `api.prepare` takes it:
+    the same resolution for check, history, watch and request."""
+    check_reject_rate(max_reject_rate)
+    return {
+        "config": cfg,
+        "telemetry": telemetry,
+        "store": telemetry_store(telemetry, store, cfg),
+        "fmt": fmt,
+        "connector": connector,
+        "all_connectors": all_connectors,
+        "policy": policy,
+        "max_reject_rate": max_reject_rate,
+        "engine": engine,
+    }
+
+
 def check_reject_rate(max_reject_rate: float | None) -> None:
     if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
         raise InputError(f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1")
@@ -249,6 +277,19 @@ WaitOpt = Annotated[
         "--wait",
         metavar="SECONDS",
         help="Wait this long for a store another process is writing (then exit 2).",
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
+]
+ConnectorOpt = Annotated[
+    str | None, typer.Option("--connector", help="The connector, in fleet telemetry.")
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="duckdb (embedded) or spark (PySpark; SPARK_REMOTE for Connect)."
     ),
 ]
 RejectOpt = Annotated[

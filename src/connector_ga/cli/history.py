@@ -12,15 +12,17 @@ from rich.console import Console
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
     ConfigOpt,
+    ConnectorOpt,
+    EngineOpt,
+    FormatOpt,
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
     WaitOpt,
-    check_reject_rate,
     err,
     load_config_here,
     parse_date,
-    telemetry_store,
+    source_options,
     user_errors,
     waits_for_store,
     working,
@@ -32,10 +34,7 @@ from .common import (
 def history(
     telemetry: TelemetryOpt = None,
     config: ConfigOpt = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
-    ] = None,
+    fmt: FormatOpt = None,
     first: Annotated[
         str | None, typer.Option("--from", metavar="DATE", help="First day of the history.")
     ] = None,
@@ -47,9 +46,7 @@ def history(
         int | None,
         typer.Option("--days", metavar="N", help="The N days up to --to (default 90)."),
     ] = None,
-    connector: Annotated[
-        str | None, typer.Option("--connector", help="The connector, in fleet telemetry.")
-    ] = None,
+    connector: ConnectorOpt = None,
     all_connectors: Annotated[
         bool, typer.Option("--all", help="A history per connector in the telemetry.")
     ] = False,
@@ -63,9 +60,7 @@ def history(
         Path | None,
         typer.Option("--store", help="Store to read when no --telemetry is given."),
     ] = None,
-    engine: Annotated[
-        str, typer.Option("--engine", help="duckdb (embedded) or spark (PySpark).")
-    ] = "duckdb",
+    engine: EngineOpt = "duckdb",
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """The verdict and each criterion for every day, as `check --as-of` that day would give."""
@@ -74,24 +69,21 @@ def history(
     from ..outputs.json_result import write_atomic
     from ..trajectory.history import dumps
 
-    check_reject_rate(max_reject_rate)
     first_day, last_day = parse_date(first, "--from"), parse_date(last, "--to")
     cfg = load_config_here(config)
+    options = source_options(
+        cfg,
+        telemetry,
+        store,
+        fmt=fmt,
+        connector=connector,
+        all_connectors=all_connectors,
+        policy=policy,
+        max_reject_rate=max_reject_rate,
+        engine=engine,
+    )
     with working("reading telemetry and computing the history"):
-        run = run_history(
-            config=cfg,
-            telemetry=telemetry,
-            store=telemetry_store(telemetry, store, cfg),
-            fmt=fmt,
-            first=first_day,
-            last=last_day,
-            days=days,
-            connector=connector,
-            all_connectors=all_connectors,
-            policy=policy,
-            max_reject_rate=max_reject_rate,
-            engine=engine,
-        )
+        run = run_history(**options, first=first_day, last=last_day, days=days)
     console = err if json_out == "-" else Console(highlight=False)
     history_terminal.render_all(run.histories, console)
     payload = dumps(run.histories, fleet=all_connectors)

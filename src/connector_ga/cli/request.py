@@ -18,24 +18,21 @@ from .common import (
     EXIT_READY,
     AsOfOpt,
     ConfigOpt,
+    ConnectorOpt,
+    FormatOpt,
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
     WaitOpt,
-    check_reject_rate,
     err,
     load_config_here,
     parse_date,
-    telemetry_store,
+    source_options,
     user_errors,
     waits_for_store,
     working,
 )
 
-FormatOpt = Annotated[str | None, typer.Option("--format", help="auto, csv, jsonl or parquet.")]
-ConnectorOpt = Annotated[
-    str | None, typer.Option("--connector", help="The connector, in fleet telemetry.")
-]
 StoreOpt = Annotated[
     Path | None,
     typer.Option(
@@ -58,18 +55,17 @@ def check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_r
     """The same resolution of telemetry as `check`: files, else the store, else ga.toml."""
     from ..api import run_check
 
-    check_reject_rate(max_reject_rate)
+    options = source_options(
+        cfg,
+        telemetry,
+        store,
+        fmt=fmt,
+        connector=connector,
+        policy=policy,
+        max_reject_rate=max_reject_rate,
+    )
     with working("reading telemetry and computing metrics"):
-        run = run_check(
-            config=cfg,
-            telemetry=telemetry,
-            store=telemetry_store(telemetry, store, cfg),
-            fmt=fmt,
-            as_of=parse_date(as_of, "--as-of"),
-            connector=connector,
-            policy=policy,
-            max_reject_rate=max_reject_rate,
-        )
+        run = run_check(**options, as_of=parse_date(as_of, "--as-of"))
     return run.results[0]
 
 

@@ -17,14 +17,16 @@ from .common import (
     EXIT_NOT_READY,
     EXIT_READY,
     ConfigOpt,
+    ConnectorOpt,
+    EngineOpt,
+    FormatOpt,
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
     WaitOpt,
-    check_reject_rate,
     err,
     load_config_here,
-    telemetry_store,
+    source_options,
     user_errors,
     waits_for_store,
     working,
@@ -51,19 +53,14 @@ def parse_time(value: str | None, option: str) -> dt.datetime | None:
 def watch(
     telemetry: TelemetryOpt = None,
     config: ConfigOpt = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights or otlp."),
-    ] = None,
+    fmt: FormatOpt = None,
     at: Annotated[
         str | None,
         typer.Option(
             "--at", metavar="TIME", help="Evaluation time, ISO (default: the latest request)."
         ),
     ] = None,
-    connector: Annotated[
-        str | None, typer.Option("--connector", help="The connector, in fleet telemetry.")
-    ] = None,
+    connector: ConnectorOpt = None,
     all_connectors: Annotated[
         bool, typer.Option("--all", help="Watch every connector in the telemetry.")
     ] = False,
@@ -91,9 +88,7 @@ def watch(
             "(default .connector-ga/store.duckdb).",
         ),
     ] = None,
-    engine: Annotated[
-        str, typer.Option("--engine", help="duckdb (embedded) or spark (PySpark).")
-    ] = "duckdb",
+    engine: EngineOpt = "duckdb",
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Multi-window burn-rate alerts on the availability error budget; exit 1 when one fires."""
@@ -102,7 +97,6 @@ def watch(
     from ..trajectory import watch_state
     from ..trajectory.watch import dumps, next_state, record_changes, run_watch, state_path
 
-    check_reject_rate(max_reject_rate)
     at_time = parse_time(at, "--at")
     webhooks, smtp = notifying.parse_targets(notify or [])
     cfg = load_config_here(config)
@@ -110,19 +104,19 @@ def watch(
     if smtp:  # settings checked before anything is read
         contact = cfg.support.connector.contact if cfg and cfg.support.connector else None
         targets.append(notifying.email_target(contact))
+    options = source_options(
+        cfg,
+        telemetry,
+        store,
+        fmt=fmt,
+        connector=connector,
+        all_connectors=all_connectors,
+        policy=policy,
+        max_reject_rate=max_reject_rate,
+        engine=engine,
+    )
     with working("reading telemetry and computing burn rates"):
-        run = run_watch(
-            config=cfg,
-            telemetry=telemetry,
-            store=telemetry_store(telemetry, store, cfg),
-            fmt=fmt,
-            at=at_time,
-            connector=connector,
-            all_connectors=all_connectors,
-            policy=policy,
-            max_reject_rate=max_reject_rate,
-            engine=engine,
-        )
+        run = run_watch(**options, at=at_time)
     where = state_path(store)
     names = [w.connector for w in run.watches]
     prior = watch_state.load(where, names)
