@@ -22,7 +22,7 @@ from rich.console import Console
 
 from connector_ga import engine
 from connector_ga.api import check_fleet
-from connector_ga.metrics.compute import input_quality, valid_requests
+from connector_ga.metrics.compute import aggregate, input_quality
 from connector_ga.outputs import html_report, markdown, terminal
 from connector_ga.policy import load_policy
 from connector_ga.sources import read_telemetry
@@ -119,15 +119,16 @@ def runs(tmp_path_factory):
     path = write_csv(tmp_path_factory.mktemp("fixplan") / "t.csv", rows)
     results = {r.connector: r for r in check_fleet(str(path), as_of=D)}
     policy = load_policy()
-    requests: dict[str, object] = {}
+    aggregates: dict[str, object] = {}
     done: dict[tuple[str, str], tuple] = {}
 
     def run(engine_name: str, name: str) -> tuple:
-        if engine_name not in requests:
-            data = read_telemetry(engine.connect(engine=engine_name), [str(path)])
-            requests[engine_name] = valid_requests(data, policy, input_quality(data))
+        if engine_name not in aggregates:
+            con = engine.connect(engine=engine_name)
+            data = read_telemetry(con, [str(path)])
+            aggregates[engine_name] = aggregate(con, data, policy, input_quality(data))
         if (engine_name, name) not in done:
-            plan = fix_plan(requests[engine_name], results[name], policy, pseudonym, 3)
+            plan = fix_plan(aggregates[engine_name], results[name], policy, pseudonym, 3)
             done[engine_name, name] = (results[name], plan)
         return done[engine_name, name]
 

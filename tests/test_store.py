@@ -63,8 +63,22 @@ def check_json(*args) -> dict:
 
 
 def query(store: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(store), read_only=True)
+    """SQL over the store file's tables, and `requests`: the stored requests (its Parquet
+    segments, as the store lists them)."""
+    with Store.open(store) as opened:
+        files = opened.segment_files()
+    con = duckdb.connect()
     try:
+        con.execute(f"ATTACH '{store}' AS store (READ_ONLY)")
+        con.execute("USE store")
+        listed = ", ".join(f"'{f}'" for f in files)
+        source = (
+            f"read_parquet([{listed}], hive_partitioning = false)"
+            if files
+            else "(SELECT NULL::TIMESTAMPTZ AS time, NULL AS file_hash, NULL AS user_id, "
+            "NULL AS connection_id WHERE false)"
+        )
+        con.execute(f"CREATE TEMP VIEW requests AS SELECT * FROM {source}")
         return con.execute(sql).fetchall()
     finally:
         con.close()
@@ -172,8 +186,7 @@ def test_a_killed_ingest_leaves_the_store_as_it_was(tmp_path):
         before = opened.info()
     assert before["rows"] == 7
     big = _big_parquet(tmp_path / "big.parquet", 3_000_000)
-    wal = store.with_name(store.name + ".wal")
-    size = store.stat().st_size
+    segments = store.with_name(store.name + ".segments")
     proc = subprocess.Popen(
         [*CLI, "ingest", str(big), "--store", str(store)],
         env={**os.environ, **ENV},
@@ -184,7 +197,8 @@ def test_a_killed_ingest_leaves_the_store_as_it_was(tmp_path):
         deadline = time.monotonic() + 30
         writing = False
         while time.monotonic() < deadline and proc.poll() is None:
-            if wal.exists() or store.stat().st_size > size:
+            # It holds the writers' lock and has started writing its own files.
+            if any(segments.glob(".staging-*")):
                 writing = True
                 break
             time.sleep(0.02)
@@ -202,9 +216,10 @@ def test_a_killed_ingest_leaves_the_store_as_it_was(tmp_path):
     del before["size_bytes"], after["size_bytes"]
     assert after == before
     assert counts(store) == (7, 1, 0)
-    # and it takes the next ingest
+    # and it takes the next ingest, which removes what the killed one had staged
     ingest(store, write_csv(tmp_path / "more.csv", rows(2, start=7)))
     assert counts(store) == (9, 2, 0)
+    assert not list(segments.glob(".staging-*"))
 
 
 # --- pseudonyms -------------------------------------------------------------------------------
@@ -217,8 +232,8 @@ def test_no_raw_id_reaches_the_store_file(tmp_path):
     ingest(store, write_csv(tmp_path / "ids.csv", good + [bad]))
     assert counts(store) == (6, 1, 1)
     check_json("--store", store, "--as-of", "2026-11-20", "--max-reject-rate", "0.5")
-    files = sorted(tmp_path.glob("store.duckdb*"))
-    assert files
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and "store.duckdb" in str(p))
+    assert any(f.suffix == ".parquet" for f in files)  # the segments are read too
     for file in files:
         data = file.read_bytes()
         for raw in (RAW_USER, RAW_CONN):
@@ -418,7 +433,7 @@ def test_a_store_with_a_newer_schema_version_is_refused(tmp_path):
     store = tmp_path / "store.duckdb"
     ingest(store, write_csv(tmp_path / "seed.csv", rows(3)))
     con = duckdb.connect(str(store))
-    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.close()
     more = write_csv(tmp_path / "more.csv", rows(2, start=3))
     for args in (
@@ -428,9 +443,13 @@ def test_a_store_with_a_newer_schema_version_is_refused(tmp_path):
     ):
         code, message = refused(*args)
         assert code == 2, (args, message)
-        assert "schema version 2" in message and "newer" in message, message
+        assert "schema version 3" in message and "newer" in message, message
         assert "Traceback" not in message
-    assert counts(store) == (3, 1, 0)
+    con = duckdb.connect(str(store), read_only=True)  # untouched: 3 requests, 1 file
+    assert con.execute(
+        "SELECT (SELECT sum(rows) FROM segments), (SELECT count(*) FROM files)"
+    ).fetchall() == [(3, 1)]
+    con.close()
 
 
 def test_check_without_telemetry_reads_the_store(tmp_path, monkeypatch):

@@ -44,7 +44,7 @@ class Prepared:
     and a watch are all computed from."""
 
     con: BaseBackend
-    data: Telemetry
+    data: Telemetry | None  # files read in place; None for a store or an export
     quality: InputQuality
     policy: Policy
     aggs: Aggregates
@@ -52,12 +52,27 @@ class Prepared:
     configs: dict[str, GaConfig | None]  # ga.toml for the connector it declares, else None
     backends: dict[str, BackendEvidence | None]
 
+    @property
+    def pseudonymised(self) -> bool:
+        """Whether connection ids are a store's salted hashes already."""
+        return self.data is None
+
     def pseudonym(self, column: ibis.Value) -> ibis.Value:
         """A connection id as shown in reports: never the raw id. A store holds salted
         SHA-256 pseudonyms already; ids read in place are hashed with the local salt."""
-        if self.data.sources == {"store"}:
+        if self.pseudonymised:
             return column.substr(0, 16)
         return (ibis.literal(local_salt()) + column).hexdigest("sha256").substr(0, 16)
+
+    def unreadable(self, exc: BaseException) -> InputError:
+        if self.data is None:
+            return InputError(f"the stored telemetry cannot be read: {engines.error_line(exc)}")
+        return _unreadable(self.data, exc)
+
+    def release(self) -> None:
+        """Let go of the engine session (and so of anything it holds open)."""
+        if self.data is None:
+            self.con.disconnect()
 
 
 def _pct(value: float) -> str:
@@ -97,31 +112,32 @@ def prepare(
     backend = package_backend(config)  # before the telemetry: a wrong package path fails fast
     declared_id = config.connector.id if config else None
     wanted = connector or declared_id
+    selection = None if all_connectors else ([wanted] if wanted else None)
+    data = None
     if store is not None and not patterns:
-        from .store import Store
+        from .store import snapshot
 
         if engine != "duckdb":
             raise InputError(f"--engine {engine}: a store is read with DuckDB; pass --telemetry")
-
-        opened = Store.open(store)
-        con, data = opened.con, opened.telemetry(default_connector=wanted)
+        stored = snapshot(store, selection)
+        con, quality = stored.con, stored.quality
+        _check_quality(str(store), quality, policy, max_reject_rate)
+        aggs = stored.aggregates(policy)
     else:
         con = con or engines.connect(engine=engine)
         fields = config.telemetry.fields if config else None
         data = read_telemetry(
             con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
         )
-
-    selection = None if all_connectors else ([wanted] if wanted else None)
-    try:
-        quality = input_quality(data, selection)
-        _check_quality(data, quality, policy, max_reject_rate)
-        aggs = aggregate(con, data, policy, quality, selection)
-    except engines.engine_errors() as exc:
-        raise _unreadable(data, exc) from None
+        try:
+            quality = input_quality(data, selection)
+            _check_quality(", ".join(data.display.values()), quality, policy, max_reject_rate)
+            aggs = aggregate(con, data, policy, quality, selection)
+        except engines.engine_errors() as exc:
+            raise _unreadable(data, exc) from None
 
     if selection and wanted and wanted not in aggs.spans:
-        others = _connectors_in(data)
+        others = _connectors_in(data) if data is not None else sorted(aggs.spans)[:20]
         raise InputError(
             f"telemetry holds no request for connector '{wanted}'"
             + (f" (it holds: {', '.join(others)})" if others else "")
@@ -153,7 +169,7 @@ def prepare(
     )
 
 
-def _check_quality(data, quality: InputQuality, policy: Policy, max_reject_rate) -> None:
+def _check_quality(where: str, quality: InputQuality, policy: Policy, max_reject_rate) -> None:
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
     if quality.rows and quality.rejected_rows > limit * quality.rows:
         raise InputError(
@@ -164,7 +180,7 @@ def _check_quality(data, quality: InputQuality, policy: Policy, max_reject_rate)
         )
     if quality.rows == quality.rejected_rows:
         raise InputError(
-            f"{', '.join(data.display.values())}: no valid request rows",
+            f"{where}: no valid request rows",
             details=[str(s) for s in quality.samples],
         )
 
@@ -207,7 +223,7 @@ def run_check(
             _add_trajectory(p, results, scenario, horizon)
         histories = _histories(p, _timeline(p, d, timeline_days)) if timeline_days else {}
     except engines.engine_errors() as exc:
-        raise _unreadable(p.data, exc) from None
+        raise p.unreadable(exc) from None
     return CheckRun(
         results=[results[n] for n in sorted(results)],
         quality=p.quality,
@@ -248,8 +264,7 @@ def _add_trajectory(p: Prepared, results: dict[str, Result], scenario: str, hori
     )
     for name, result in results.items():
         result.forecast = forecast(result, projections.get(name), p.policy, scenario, horizon)
-        if p.aggs.requests is not None:
-            result.fix_plan = fix_plan(p.aggs.requests, result, p.policy, p.pseudonym)
+        result.fix_plan = fix_plan(p.aggs, result, p.policy, p.pseudonym)
 
 
 @dataclass
@@ -297,7 +312,7 @@ def run_history(
     try:
         results = _day_results(p, targets)
     except engines.engine_errors() as exc:
-        raise _unreadable(p.data, exc) from None
+        raise p.unreadable(exc) from None
     return HistoryRun(
         histories=[history.build(name, results[name]) for name in p.names],
         results=results,

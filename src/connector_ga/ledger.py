@@ -152,9 +152,9 @@ def connectors(store: Store) -> list[str]:
 
 
 def holds_telemetry(path: str | Path) -> bool:
-    """Whether a store holds requests (a store may exist only for the ledger)."""
+    """Whether a store holds telemetry (a store may exist only for the ledger)."""
     path = Path(path)
     if not path.exists():
         return False
     with Store.open(path) as store:
-        return bool(store.table("requests").count().execute())
+        return bool(store.table("files").count().execute())

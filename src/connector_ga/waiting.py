@@ -125,3 +125,55 @@ def retry_while_held(attempt: Callable[[], object], held: Callable[[BaseExceptio
         if waited_any and policy.on_wait:
             policy.on_wait(None, time.monotonic() - started)
         return result
+
+
+# ---- the writers' turn --------------------------------------------------------------------
+
+
+class _Busy(Exception):
+    def __init__(self, holder: Holder) -> None:
+        super().__init__(str(holder))
+        self.holder = holder
+
+
+def _holder_in(handle) -> Holder:
+    """Who holds a lock file: the pid and command the holder wrote into it."""
+    handle.seek(0)
+    text = handle.read().strip()
+    pid_text, _, command = text.partition(" ")
+    pid = int(pid_text) if pid_text.isdigit() else None
+    if pid is not None:
+        command = command_line(pid, command or "unknown command")
+    return Holder(pid, command or "another process")
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold `path` (a lock file, made if missing) alone for the block; while another
+    process holds it, wait as the current policy says, naming the holder. The system
+    releases it when the process ends, however it ends."""
+    import fcntl
+
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+
+        def attempt() -> None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _Busy(_holder_in(handle)) from None
+
+        retry_while_held(attempt, lambda exc: exc.holder if isinstance(exc, _Busy) else None)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} {command_line(os.getpid())}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()

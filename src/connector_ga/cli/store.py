@@ -42,36 +42,36 @@ def ingest(
     """Ingest telemetry into the store, in one transaction; ids are pseudonymised first."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ..store import Store
+    from ..store import ingest as ingest_files
 
     cfg = load_config_here(config)
-    with Store.open(store, create=True) as opened:
-        started = time.perf_counter()
-        done_rows = 0
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            console=err,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("ingesting", total=None, rate="")
+    started = time.perf_counter()
+    done_rows = 0
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("ingesting", total=None, rate="")
 
-            def advance(entry) -> None:
-                nonlocal done_rows
-                done_rows += entry.rows
-                rate = done_rows / max(time.perf_counter() - started, 1e-9)
-                bar.update(task, advance=1, rate=f"{rate:,.0f} rows/s")
+        def advance(entry) -> None:
+            nonlocal done_rows
+            done_rows += entry.rows
+            rate = done_rows / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=1, rate=f"{rate:,.0f} rows/s")
 
-            report = opened.ingest(
-                files,
-                fmt,
-                fields=cfg.telemetry.fields if cfg else None,
-                default_connector=cfg.connector.id if cfg else None,
-                progress=advance,
-                found_files=lambda total: bar.update(task, total=total),
-            )
+        report = ingest_files(
+            store,
+            files,
+            fmt,
+            fields=cfg.telemetry.fields if cfg else None,
+            default_connector=cfg.connector.id if cfg else None,
+            progress=advance,
+            found_files=lambda total: bar.update(task, total=total),
+        )
     elapsed = time.perf_counter() - started
     for entry in report.files:
         if entry.skipped:
@@ -144,8 +144,7 @@ def store_prune(
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Delete stored requests older than N days, in one transaction."""
-    from ..store import Store
+    from ..store import prune
 
-    with Store.open(store, write=True) as opened:
-        deleted = opened.prune(keep_days, parse_date(as_of, "--as-of"))
+    deleted = prune(store, keep_days, parse_date(as_of, "--as-of"))
     err.print(f"deleted {deleted:,} requests older than {keep_days} days from {store}")

@@ -9,7 +9,7 @@ aggregate, weekly users, operations); everything later works on the small daily 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -154,15 +154,25 @@ def daily_aggregate(requests: ibis.Table) -> ibis.Table:
 # ---- the computation -------------------------------------------------------------------
 
 
+RequestsBetween = Callable[[dt.date, dt.date], ibis.Table]
+
+
 @dataclass
 class Aggregates:
-    """What every metric is computed from: the daily aggregate, each connector's span, and
-    distinct users per ISO week; `requests` (valid, attributed) when read in place."""
+    """What every metric is computed from, however the telemetry is kept: the daily
+    aggregate, each connector's span, distinct users per ISO week, and weighted
+    request-shaped tables (a `weight` and a `day` column) for the operations, the
+    connections and their operations — the requests themselves when read in place, the
+    rollups of a store or an export otherwise. `requests_between` gives the valid, attributed
+    requests of some days (a watch's last three)."""
 
     daily: ibis.Table
     spans: dict[str, Span]
     weekly_users: WeeklyUsers
-    requests: ibis.Table | None = None
+    operations: ibis.Table
+    connections: ibis.Table
+    connection_operations: ibis.Table
+    requests_between: RequestsBetween
 
     @property
     def latest_day(self) -> dt.date | None:
@@ -176,10 +186,24 @@ def aggregate(
     quality: InputQuality,
     connectors: Sequence[str] | None = None,
 ) -> Aggregates:
-    """One pass over the requests into the daily aggregate (kept by the engine)."""
+    """One pass over the requests into the daily aggregate (kept by the engine); the other
+    tables are the requests themselves, read again only for what a check asks of them."""
     requests = valid_requests(telemetry, policy, quality, connectors)
     daily = engine.materialize(con, daily_aggregate(requests), "cga_daily")
-    return Aggregates(daily, spans(daily), weekly_users_from(requests), requests)
+
+    def between(first: dt.date, last: dt.date) -> ibis.Table:
+        r = requests
+        return r.filter((r.time >= _utc(first)) & (r.time < _utc(last + dt.timedelta(days=1))))
+
+    return Aggregates(
+        daily=daily,
+        spans=spans(daily),
+        weekly_users=weekly_users_from(requests),
+        operations=requests,
+        connections=requests,
+        connection_operations=requests,
+        requests_between=between,
+    )
 
 
 def metrics_as_of(
@@ -190,12 +214,12 @@ def metrics_as_of(
     known = {name: aggs.spans[name] for name in names}
     series = metric_series(aggs.daily, aggs.weekly_users, policy, [as_of], known, chart_points=True)
     results = {name: days[0] for name, days in series.items()}
-    if results and aggs.requests is not None:
+    if results:
         windows = [
             {"connector": n, "w_start": m.window_start, "w_end": m.window_end}
             for n, m in results.items()
         ]
-        _operations(aggs.requests, windows, results)
+        _operations(aggs.operations, windows, results)
     return results
 
 
@@ -210,22 +234,23 @@ def _windows_table(rows: list[dict]) -> ibis.Table:
     )
 
 
-def _requests_in_windows(requests: ibis.Table, windows: list[dict]) -> ibis.Table:
-    """Requests inside their connector's reliability window (a time range when all agree,
-    so the engine can skip row groups; a join on the connector otherwise)."""
+def in_windows(table: ibis.Table, windows: list[dict]) -> ibis.Table:
+    """Rows inside their connector's reliability window: a time range when every window is
+    the same and the table has times (so the engine can skip row groups), else by day."""
     spans = {(w["w_start"], w["w_end"]) for w in windows}
     if len(spans) == 1:
         ((start, end),) = spans
-        lo = _utc(start)
-        hi = _utc(end + dt.timedelta(days=1))
-        return requests.filter((requests.time >= lo) & (requests.time < hi))
-    joined = requests.join(_windows_table(windows), "connector")
+        if "time" in table.columns:
+            lo, hi = _utc(start), _utc(end + dt.timedelta(days=1))
+            return table.filter((table.time >= lo) & (table.time < hi))
+        return table.filter((table.day >= start) & (table.day <= end))
+    joined = table.join(_windows_table(windows), "connector")
     return joined.filter((joined.day >= joined.w_start) & (joined.day <= joined.w_end))
 
 
-def _operations(requests: ibis.Table, windows: list[dict], results: dict[str, ConnectorMetrics]):
+def _operations(table: ibis.Table, windows: list[dict], results: dict[str, ConnectorMetrics]):
     """Per operation in the window: eligible requests, connector faults and successes."""
-    w = _requests_in_windows(requests, windows)
+    w = in_windows(table, windows)
     eligible = w.fault != "throttled"
     ops = (
         w.group_by(connector=w.connector, operation=w.operation.fill_null("(none)"))

@@ -17,14 +17,14 @@ window; Python sees operations and connections under the bar, never the requests
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis
 
-from ..policy import CriterionPolicy, Policy
+from ..metrics.compute import Aggregates, in_windows
+from ..policy import CriteriaPolicy, CriterionPolicy, Policy
 from ..result import ConnectionFaults, CriterionFix, FixPlan, OperationFix, Result
 
 RELIABILITY = ("availability", "slo", "success-rate")
@@ -65,7 +65,7 @@ class _Connection:
 
 
 def fix_plan(
-    requests: ibis.Table,
+    aggs: Aggregates,
     result: Result,
     policy: Policy,
     pseudonym: Pseudonym,
@@ -74,15 +74,18 @@ def fix_plan(
     """What would make each failing reliability criterion of `result` pass, or None when none
     of availability, success rate and SLO fails.
 
-    `requests` are the valid attributed requests (`metrics.compute.valid_requests`), of any
-    number of connectors; `pseudonym` maps a connection_id column to the id a report may show.
+    `aggs` holds weighted request-shaped tables of any number of connectors: the requests
+    themselves read in place, a store's rollups otherwise (`metrics.compute.Aggregates`);
+    `pseudonym` maps a connection_id column to the id a report may show.
     """
     failing = [c.id for c in result.criteria if c.id in RELIABILITY and c.status == "fail"]
     if not failing:
         return None
-    window = _in_window(requests, result)
+    window = _in_window(aggs.operations, result)
     operations = _operation_counts(window)
     _add_reasons(window, operations)
+    per_connection = _in_window(aggs.connections, result)
+    faults = _in_window(aggs.connection_operations, result)
     rules = policy.criteria
     fixes = []
     for criterion in failing:
@@ -91,32 +94,25 @@ def fix_plan(
         elif criterion == "success-rate":
             fixes.append(_success_rate_fix(operations, rules.success_rate))
         else:
-            fixes.append(_slo_fix(window, operations, rules.slo, rules.availability, pseudonym))
+            fixes.append(_slo_fix(per_connection, faults, operations, rules, pseudonym))
     return FixPlan(
         criteria=fixes,
-        connections=_most_affected(window, rules.availability, pseudonym, top_connections),
+        connections=_most_affected(per_connection, rules.availability, pseudonym, top_connections),
     )
 
 
 # ---- queries ---------------------------------------------------------------------------
 
 
-def _utc(day: dt.date) -> ibis.Value:
-    return ibis.literal(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
-
-
-def _in_window(requests: ibis.Table, result: Result) -> ibis.Table:
-    """The connector's eligible requests in its reliability window (a time range, so the
-    engine can skip row groups), with the operation named even when absent."""
+def _in_window(table: ibis.Table, result: Result) -> ibis.Table:
+    """The connector's eligible rows in its reliability window (a time range when the table
+    has times, so the engine can skip row groups), with the operation named when absent."""
     start, end = result.metrics.window["start"], result.metrics.window["end"]
-    r = requests
-    r = r.filter(
-        (r.connector == result.connector)
-        & (r.time >= _utc(start))
-        & (r.time < _utc(end + dt.timedelta(days=1)))
-        & (r.fault != "throttled")
-    )
-    return r.mutate(operation=r.operation.fill_null(NO_OPERATION))
+    r = in_windows(table, [{"connector": result.connector, "w_start": start, "w_end": end}])
+    r = r.filter((r.connector == result.connector) & (r.fault != "throttled"))
+    if "operation" in r.columns:
+        r = r.mutate(operation=r.operation.fill_null(NO_OPERATION))
+    return r
 
 
 def _failed(r: ibis.Table) -> ibis.Value:
@@ -352,13 +348,14 @@ def _success_rate_fix(operations: dict[str, _Operation], rule: CriterionPolicy) 
 
 
 def _slo_fix(
-    w: ibis.Table,
+    per_connection: ibis.Table,
+    faults: ibis.Table,
     operations: dict[str, _Operation],
-    rule: CriterionPolicy,
-    bar: CriterionPolicy,
+    rules: CriteriaPolicy,
     pseudonym: Pseudonym,
 ) -> CriterionFix:
-    connections, meeting, under = _connections_under_bar(w, bar, pseudonym)
+    rule, bar = rules.slo, rules.availability
+    connections, meeting, under = _connections_under_bar(per_connection, faults, bar, pseudonym)
 
     def meets(c: _Connection, faults_left: int) -> bool:
         return bar.passes(c.eligible - faults_left, c.eligible)
@@ -428,7 +425,7 @@ def _restoring_set(
 
 
 def _connections_under_bar(
-    w: ibis.Table, bar: CriterionPolicy, pseudonym: Pseudonym
+    w: ibis.Table, faults: ibis.Table, bar: CriterionPolicy, pseudonym: Pseudonym
 ) -> tuple[int, int, dict[str, _Connection]]:
     """Connections with an eligible request, those meeting the bar, and those under it with
     their connector faults per operation (keyed by pseudonym)."""
@@ -438,7 +435,7 @@ def _connections_under_bar(
         per.aggregate(connections=per.count(), meeting=meets.cast("int64").sum().fill_null(0))
     )[0]
     under = per.filter(~meets)
-    faults = w.filter((w.fault == "connector") & w.connection_id.notnull())
+    faults = faults.filter((faults.fault == "connector") & faults.connection_id.notnull())
     per_operation = faults.group_by("connection_id", "operation").aggregate(
         faults=faults.weight.sum()
     )

@@ -79,12 +79,9 @@ def _literal(moment: dt.datetime) -> ibis.Value:
     return ibis.literal(moment, type="timestamp('UTC')")
 
 
-def latest_time(requests: ibis.Table, latest_day: dt.date) -> dt.datetime:
-    """The latest request's time (read from its day only, so the engine can skip the rest)."""
-    start = dt.datetime.combine(latest_day, dt.time(), tzinfo=dt.UTC)
-    r = requests
-    value = r.filter(r.time >= _literal(start)).time.max().execute()
-    return as_utc(value)
+def latest_time(latest_day_requests: ibis.Table) -> dt.datetime:
+    """The latest request's time, from the requests of the latest day only."""
+    return as_utc(latest_day_requests.time.max().execute())
 
 
 def burn_buckets(requests: ibis.Table, at: dt.datetime, minutes: int) -> ibis.Table:
@@ -324,10 +321,12 @@ def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
     policy = p.policy
     alerts = alert_table(policy)
     share = budget_share(policy)
-    at = as_utc(at) if at is not None else latest_time(p.aggs.requests, p.aggs.latest_day)
+    latest = p.aggs.latest_day
+    at = as_utc(at) if at is not None else latest_time(p.aggs.requests_between(latest, latest))
     longest = max([m for a in alerts for m in (a.long_minutes, a.short_minutes)])
     minutes = max(longest, *EXHAUSTION_WINDOWS.values())
-    rows = burn_buckets(p.aggs.requests, at, minutes).execute()
+    first = (at - dt.timedelta(minutes=minutes)).date()
+    rows = burn_buckets(p.aggs.requests_between(first, at.date()), at, minutes).execute()
     windows = windows_of(rows, minutes // BURN_STEP_MINUTES)
     series = metric_series(p.aggs.daily, p.aggs.weekly_users, policy, [at.date()], p.aggs.spans)
     watches = []
@@ -368,8 +367,7 @@ def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
     except engine.engine_errors() as exc:
         raise InputError(f"telemetry cannot be read: {engine.error_line(exc)}") from None
     finally:
-        if p.data.sources == {"store"}:
-            p.con.disconnect()  # the store may be written next (the watch state)
+        p.release()  # the store may be written next (the watch state)
     return WatchRun(watches=watches, quality=p.quality, policy=policy)
 
 
