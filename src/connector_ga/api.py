@@ -14,6 +14,7 @@ from . import engine as engines
 from .config import GaConfig, load_config
 from .errors import InputError
 from .evaluate import evaluate
+from .lake import is_export, lake
 from .metrics.compute import Aggregates, aggregate, input_quality, metrics_as_of
 from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.series import last_sunday, metric_series
@@ -113,6 +114,8 @@ def prepare(
     declared_id = config.connector.id if config else None
     wanted = connector or declared_id
     selection = None if all_connectors else ([wanted] if wanted else None)
+    if fmt == "export" and len(patterns) != 1:
+        raise InputError("--format export: expected one folder that `store export` wrote")
     data = None
     if store is not None and not patterns:
         from .store import snapshot
@@ -123,6 +126,16 @@ def prepare(
         con, quality = stored.con, stored.quality
         _check_quality(str(store), quality, policy, max_reject_rate)
         aggs = stored.aggregates(policy)
+    elif len(patterns) == 1 and (fmt == "export" or is_export(_resolved(patterns[0], base_dir))):
+        root = _resolved(patterns[0], base_dir)
+        con = con or engines.connect(engine=engine)
+        try:
+            aggs, quality = lake(con, root, policy, selection)
+        except engines.engine_errors() as exc:
+            raise InputError(
+                f"{root}: cannot be read as an export: {engines.error_line(exc)}"
+            ) from None
+        _check_quality(root, quality, policy, max_reject_rate)
     else:
         con = con or engines.connect(engine=engine)
         fields = config.telemetry.fields if config else None
@@ -167,6 +180,14 @@ def prepare(
         configs={n: config if declares(n) else None for n in names},
         backends={n: backend if declares(n) else None for n in names},
     )
+
+
+def _resolved(pattern: str, base_dir: Path | None) -> str:
+    """A telemetry path as the engine reads it (relative to ga.toml's folder if it came
+    from there; an URI as it is)."""
+    if "://" in pattern or base_dir is None or Path(pattern).is_absolute():
+        return pattern
+    return str(base_dir / pattern)
 
 
 def _check_quality(where: str, quality: InputQuality, policy: Policy, max_reject_rate) -> None:

@@ -89,8 +89,10 @@ def _connect_spark(master: str | None, remote: str | None) -> BaseBackend:
         builder = builder.master(master)
         if master.startswith("local"):
             conf |= SPARK_LOCAL_CONF
-            # The JVM's own start-up lines and warnings are not the user's business.
-            conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+        # The driver runs in this process, on a cluster too: its JVM's start-up lines,
+        # progress bars and warnings (a failed task's stack trace) are not the user's business.
+        conf["spark.ui.showConsoleProgress"] = "false"
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
@@ -99,7 +101,7 @@ def _connect_spark(master: str | None, remote: str | None) -> BaseBackend:
         raise InputError(
             f"--engine spark: cannot start a Spark session: {error_line(exc)}"
         ) from None
-    if not remote and master.startswith("local"):
+    if not remote:
         session.sparkContext.setLogLevel("FATAL")  # failures reach the caller as errors
     _quiet_query_errors()
     _spark = ibis.pyspark.connect(session)
@@ -453,6 +455,74 @@ def _spark_micro_times(frame, nanos: dict[str, bool]):
             epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
             times[name] = F.expr(f"timestampadd(MICROSECOND, {micros}, {epoch})")
     return frame.withColumns(times) if times else frame
+
+
+# ---- an export: Hive-partitioned Parquet ----------------------------------------------------
+
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "int64": "BIGINT",
+    "int16": "SMALLINT",
+    "boolean": "BOOLEAN",
+    "float64": "DOUBLE",
+    "timestamp('UTC')": "TIMESTAMPTZ",
+}
+
+
+def read_hive_parquet(
+    con: BaseBackend, root: str, columns: dict[str, str], partitions: Sequence[str]
+) -> ibis.Table:
+    """A Hive-partitioned Parquet folder (`root/connector=…/day=…/*.parquet`) with the
+    given columns and types; a filter on a partition column reaches the folders, so only
+    the matching ones are read. Spark lists and reads the folders itself: nothing is read
+    here but the path."""
+    schema = ibis.schema(columns)
+    if is_spark(con):
+        from pyspark.sql.types import _parse_datatype_string
+
+        ddl = ", ".join(f"`{name}` {_SPARK_TYPES[kind]}" for name, kind in columns.items())
+        frame = _session(con).read.schema(_parse_datatype_string(ddl)).parquet(root)
+        table = _register(con, frame, "hive")
+    else:
+        hive_types = ", ".join(f"'{name}': '{_DUCKDB_TYPES[columns[name]]}'" for name in partitions)
+        name = f"cga_hive_{next(_names)}"
+        glob = f"{root}/**/*.parquet".replace("'", "''")
+        con.raw_sql(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{glob}', "
+            f"hive_partitioning = true, hive_types = {{{hive_types}}})"
+        )
+        table = con.table(name)
+    return table.select(*[table[name].cast(kind) for name, kind in schema.items()])
+
+
+_SPARK_TYPES = {
+    "string": "STRING",
+    "date": "DATE",
+    "int64": "BIGINT",
+    "int16": "SMALLINT",
+    "boolean": "BOOLEAN",
+    "float64": "DOUBLE",
+    "timestamp('UTC')": "TIMESTAMP",
+}
+
+
+def read_single_parquet(con: BaseBackend, path: str) -> ibis.Table:
+    if is_spark(con):
+        return _register(con, _session(con).read.parquet(path), "parquet")
+    return con.read_parquet(path, table_name=f"cga_single_{next(_names)}")
+
+
+def read_text(con: BaseBackend, path: str) -> str:
+    """A small text file (a manifest) where the engine reads files: on Spark, through the
+    cluster's file system, so a path the driver cannot open locally still works."""
+    if is_spark(con) and "://" in path:
+        rows = _session(con).read.text(path, wholetext=True).collect()
+        if not rows:
+            raise OSError(f"{path}: empty")
+        return rows[0][0]
+    with open(path.removeprefix("file://"), encoding="utf-8") as handle:
+        return handle.read()
 
 
 # ---- DuckDB only: the store ---------------------------------------------------------------

@@ -293,14 +293,15 @@ class Store:
         }
 
     def segment_files(self, first: dt.date | None = None, last: dt.date | None = None):
-        """The segment files (absolute paths) of the days in [first, last], oldest first."""
+        """The segment files (absolute paths) holding rows of the days in [first, last],
+        oldest first; a file may hold other days too."""
         t = self.table("segments")
         if first is not None:
             t = t.filter(t.day >= first)
         if last is not None:
             t = t.filter(t.day <= last)
-        rows = t.order_by(["day", "connector", "path"]).select("path").execute()
-        return [str(self.segments / p) for p in rows["path"]]
+        rows = t.group_by("path").aggregate(first=t.day.min()).order_by(["first", "path"])
+        return [str(self.segments / p) for p in rows.execute()["path"]]
 
 
 def _size(path: Path) -> int:
@@ -376,8 +377,9 @@ class Snapshot:
         def between(first: dt.date, last: dt.date) -> ibis.Table:
             index = self.segment_index
             rows = index.filter((index.day >= first) & (index.day <= last)).execute()
-            files = [str(folder / p) for p in rows["path"]]
-            return attribute(requests_of(self.con, files), unattributed)
+            files = [str(folder / p) for p in sorted(set(rows["path"]))]
+            r = requests_of(self.con, files)
+            return attribute(r.filter((r.day >= first) & (r.day <= last)), unattributed)
 
         return Aggregates(
             daily=daily,
@@ -422,14 +424,14 @@ def snapshot(path: str | Path, connectors: Sequence[str] | None = None) -> Snaps
     return Snapshot(
         path=path,
         con=con,
-        quality=_quality(files, con.table("cga_rejects")),
+        quality=quality_of(files, con.table("cga_rejects")),
         tables=tables,
         files=list(files["path"]),
         segment_index=con.table("cga_segments"),
     )
 
 
-def _quality(files, rejects: ibis.Table) -> InputQuality:
+def quality_of(files, rejects: ibis.Table) -> InputQuality:
     """The data quality of everything ingested: rows read, rejected (by reason and file),
     duplicates, and the first rejected rows with file and line."""
     quality = InputQuality(
@@ -472,13 +474,19 @@ def _staged_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.parquet"))
 
 
-def _remove_staging(store_path: Path) -> None:
-    """What an interrupted ingest staged and never published (we hold the writers' lock:
-    no ingest is running)."""
+def _remove_staging(store_path: Path, listed: set[str] | None = None) -> None:
+    """What an interrupted ingest staged or moved and never published (we hold the writers'
+    lock: no ingest is running): staging folders, and segment folders the store does not
+    list."""
     folder = segments_dir(store_path)
-    if folder.exists():
-        for leftover in folder.glob(STAGING + "*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+    if not folder.exists():
+        return
+    for leftover in folder.glob(STAGING + "*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if listed is not None:
+        for child in folder.iterdir():
+            if child.is_dir() and child.name not in listed:
+                shutil.rmtree(child, ignore_errors=True)
 
 
 @dataclass
@@ -493,11 +501,12 @@ class _Known:
 def _known(store_path: Path) -> _Known:
     with Store.open(store_path, create=True) as store:
         hashes = set(store.table("files").hash.execute())
-        rows = store.table("segments").select("day", "path").execute()
+        rows = store.table("segments").select("day", "path", "ingest").execute()
         days: dict[dt.date, list[str]] = {}
         for row in rows.itertuples(index=False):
             day = row.day.date() if hasattr(row.day, "date") else row.day
             days.setdefault(day, []).append(str(store.segments / row.path))
+        _remove_staging(store_path, set(rows["ingest"]))
         return _Known(store.salt, hashes, days)
 
 
@@ -524,12 +533,12 @@ def ingest(
         found_files(len(found))
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(lock_path(store_path)):
-        _remove_staging(store_path)
         known = _known(store_path)
         work = engine.connect()
-        staging = segments_dir(store_path) / f"{STAGING}{uuid.uuid4().hex[:12]}"
+        ingest_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        staging = segments_dir(store_path) / f"{STAGING}{ingest_id}"
         try:
-            batch = _Batch(work, known, store_path)
+            batch = _Batch(work, known, store_path, staging)
             report = IngestReport()
             for path, shown in found:
                 digest = file_hash(path)
@@ -543,85 +552,87 @@ def ingest(
                 if progress:
                     progress(entry)
             if batch.files:
-                batch.publish(staging)
+                batch.publish(ingest_id)
             return report
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)  # gone already once published
             work.disconnect()
 
 
-NEW = "cga_new_requests"
-
-
 class _Batch:
-    """The files of one ingest, read into one in-memory table of new requests (deduplicated
-    and pseudonymised), then written as segments and rollups and published together."""
+    """The files of one ingest: each file's new requests (deduplicated, pseudonymised) are
+    written as Parquet into a staging folder as it is read; at the end, the rollups are
+    computed from what was staged, and everything is published together."""
 
-    def __init__(self, con: BaseBackend, known: _Known, store_path: Path) -> None:
+    def __init__(self, con: BaseBackend, known: _Known, store_path: Path, staging: Path):
         self.con = con
         self.known = known
         self.store_path = store_path
+        self.staging = staging
         self.files: list[dict] = []
         self.rejects: list[dict] = []
-        self.created = False
+        self.parts = 0
+        # Written in any order, a thread each: the segments need no row order.
+        con.raw_sql("SET preserve_insertion_order = false")
 
     def _pseudonym(self, column: ibis.Value) -> ibis.Value:
         return (ibis.literal(self.known.salt) + column).hexdigest("sha256")
 
-    def _stored_ids(self, days: set[dt.date]) -> ibis.Table | None:
-        """The request ids already stored on these days and the days either side."""
-        wanted = {
-            d + dt.timedelta(days=k) for d in days for k in range(-DEDUPE_DAYS, DEDUPE_DAYS + 1)
-        }
-        files = sorted({f for d in wanted for f in self.known.segment_days.get(d, [])})
-        if not files:
-            return None
-        stored = requests_of(self.con, files)
-        return stored.filter(stored.request_id.notnull()).select("request_id").distinct()
+    def _staged(self) -> list[str]:
+        return [str(f) for f in _staged_files(self.staging)]
+
+    def _ids_near(self, first: dt.date, last: dt.date) -> list[ibis.Table]:
+        """The request ids already stored, or staged by this ingest, on the days a new id
+        can fall in: [first - 1, last + 1]."""
+        lo = first - dt.timedelta(days=DEDUPE_DAYS)
+        hi = last + dt.timedelta(days=DEDUPE_DAYS)
+        tables = []
+        stored = sorted(
+            {f for d, files in self.known.segment_days.items() if lo <= d <= hi for f in files}
+        )
+        for files in (stored, self._staged()):
+            if files:
+                t = requests_of(self.con, files)
+                t = t.filter((t.day >= lo) & (t.day <= hi) & t.request_id.notnull())
+                tables.append(t.select("request_id"))
+        return tables
 
     def add(self, path, shown, digest, fmt, fields, default_connector, entry) -> None:
         data = read_telemetry(
             self.con, [path], fmt, default_connector=default_connector, fields=fields
         )
-        quality = input_quality(data)  # one scan: rows, rejects, repeated request_ids
+        quality = input_quality(data)  # one scan: rows, rejects, repeated ids, days
         entry.rows, entry.rejected = quality.rows, quality.rejected_rows
         entry.accepted = entry.rows - entry.rejected
         t = data.table
         valid = t.filter(t._reject.isnull())
         if quality.duplicate_rows:  # repeated inside the file: stored once too
             valid = first_of_each_request(valid)
-        valid = valid.mutate(day=valid.time.date())
-        days = {
-            d.date() if hasattr(d, "date") else d
-            for d in valid.select("day").distinct().execute()["day"]
-        }
         fresh = valid
-        stored = self._stored_ids(days)
-        if stored is not None:
-            fresh = fresh.filter(
-                fresh.request_id.isnull() | ~fresh.request_id.isin(stored.request_id)
-            )
-        if self.created:  # an earlier file of this ingest
-            mine = self.con.table(NEW)
-            fresh = fresh.filter(
-                fresh.request_id.isnull()
-                | ~fresh.request_id.isin(mine.filter(mine.request_id.notnull()).request_id)
-            )
+        if quality.first_day is not None:
+            for ids in self._ids_near(quality.first_day, quality.last_day):
+                fresh = fresh.filter(
+                    fresh.request_id.isnull() | ~fresh.request_id.isin(ids.request_id)
+                )
         rows = fresh.select(
             *[c for c in CANONICAL_COLUMNS if c not in ("connection_id", "user_id")],
             connection_id=self._pseudonym(fresh.connection_id),
             user_id=self._pseudonym(fresh.user_id),
             file_hash=ibis.literal(digest),
-            day=fresh.day,
+            day=fresh.time.date(),
         ).select(*SEGMENT_COLUMNS)
-        before = 0
-        if self.created:
-            before = int(self.con.table(NEW).count().execute())
-            self.con.insert(NEW, rows)
-        else:
-            self.con.create_table(NEW, obj=rows, temp=True)
-            self.created = True
-        inserted = int(self.con.table(NEW).count().execute()) - before
+        inserted = 0
+        if entry.accepted:
+            self.staging.mkdir(parents=True, exist_ok=True)
+            part = self.staging / f"part-{self.parts}"
+            self.parts += 1
+            sql = ibis.to_sql(rows, dialect="duckdb")
+            self.con.raw_sql(
+                f"COPY ({sql}) TO {_quoted(str(part))} (FORMAT PARQUET, PER_THREAD_OUTPUT true)"
+            )
+            written = [str(f) for f in _staged_files(part)]
+            if written:
+                inserted = int(requests_of(self.con, written).count().execute())
         entry.duplicates = entry.accepted - inserted
         if entry.rejected:
             self.rejects += _rejects(data, path, shown, digest)
@@ -640,21 +651,14 @@ class _Batch:
 
     # ---- publishing ---------------------------------------------------------------------
 
-    def publish(self, staging: Path) -> None:
-        """Write the segments, compute the rollups of the new rows, then publish: move the
-        segments into place and merge everything into the store in one transaction."""
+    def publish(self, ingest_id: str) -> None:
+        """The rollups of what was staged, then the publish: the staged files moved into
+        place and everything merged into the store in one transaction."""
         con = self.con
-        ingest_id = staging.name.removeprefix(STAGING)
-        new = con.table(NEW) if self.created else None
+        staged = self._staged()
         segments: list[dict] = []
-        if new is not None and int(new.count().execute()):
-            staging.mkdir(parents=True, exist_ok=True)
-            con.raw_sql(
-                f"COPY {NEW} TO {_quoted(str(staging))} (FORMAT PARQUET, "
-                f"PARTITION_BY (connector, day), WRITE_PARTITION_COLUMNS true, "
-                f"FILENAME_PATTERN 'part-{ingest_id}-{{i}}')"
-            )
-            segments = self._segment_rows(staging, ingest_id)
+        if staged:
+            new = requests_of(con, staged)
             requests = attribute(new, rollups.DEFAULT_UNATTRIBUTED)
             for name in rollups.NAMES:
                 con.create_table(f"cga_delta_{name}", obj=rollups.build(name, requests), temp=True)
@@ -665,43 +669,46 @@ class _Batch:
                 ),
                 temp=True,
             )
+            segments = self._segment_rows(staged, ingest_id)
         _attach(con, self.store_path, read_only=False)
         try:
-            self._move_into_place(staging, segments)
-            self._merge(segments)
+            moved = self._move_into_place(ingest_id)
+            try:
+                self._merge(segments)
+            except BaseException:
+                for target in moved:  # listed nowhere: remove what was moved
+                    target.unlink(missing_ok=True)
+                raise
         finally:
             con.raw_sql(f"DETACH {ALIAS}")
 
-    def _segment_rows(self, staging: Path, ingest_id: str) -> list[dict]:
-        files = _staged_files(staging)
-        listed = ", ".join(_quoted(str(f)) for f in files)
+    def _segment_rows(self, staged: list[str], ingest_id: str) -> list[dict]:
+        """Each staged file's connectors and days, and its rows in each: the index a reader
+        uses to read only the files of the days it needs."""
+        listed = ", ".join(_quoted(f) for f in staged)
         rows = self.con.raw_sql(
             f"SELECT filename, connector, day, count(*) FROM read_parquet([{listed}], "
             "filename = true, hive_partitioning = false) GROUP BY ALL"
         ).fetchall()
-        out = []
-        for filename, connector, day, n in rows:
-            relative = Path(filename).relative_to(staging)
-            out.append(
-                {
-                    "staged": filename,
-                    "path": str(relative),
-                    "connector": connector,
-                    "day": day,
-                    "rows": int(n),
-                    "ingest": ingest_id,
-                }
-            )
-        return out
+        return [
+            {
+                "path": str(Path(ingest_id) / Path(filename).relative_to(self.staging)),
+                "connector": connector,
+                "day": day,
+                "rows": int(n),
+                "ingest": ingest_id,
+            }
+            for filename, connector, day, n in rows
+        ]
 
-    def _move_into_place(self, staging: Path, segments: list[dict]) -> None:
-        """Each staged file into its partition folder. Until the transaction commits, no
-        reader knows of them; if it never does, the next writer finds them unlisted."""
-        folder = segments_dir(self.store_path)
-        for segment in segments:
-            target = folder / segment["path"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(segment["staged"], target)
+    def _move_into_place(self, ingest_id: str) -> list[Path]:
+        """The staging folder becomes the ingest's segment folder. Until the transaction
+        commits, no reader knows of it; if it never does, the next writer removes it."""
+        if not self.staging.exists():
+            return []
+        target = segments_dir(self.store_path) / ingest_id
+        os.replace(self.staging, target)
+        return [target]
 
     def _merge(self, segments: list[dict]) -> None:
         con = self.con
@@ -711,20 +718,13 @@ class _Batch:
                 for name in rollups.NAMES:
                     _merge_rollup(con, name)
                 _merge_spans(con)
-                rows = [
-                    {k: s[k] for k in ("path", "connector", "day", "rows", "ingest")}
-                    for s in segments
-                ]
-                _insert(con, "segments", rows, SEGMENT_SCHEMA)
+                _insert(con, "segments", segments, SEGMENT_SCHEMA)
             _insert(con, "files", self.files, FILE_SCHEMA)
             _insert(con, "rejects", self.rejects, REJECT_SCHEMA)
             _bump_version(con)
             engine.commit(con)
         except BaseException:
             engine.rollback(con)
-            folder = segments_dir(self.store_path)
-            for segment in segments:  # listed nowhere: remove what was moved
-                (folder / segment["path"]).unlink(missing_ok=True)
             raise
 
 
@@ -824,25 +824,24 @@ def _rejects(data: Telemetry, path: str, shown: str, digest: str) -> list[dict]:
 
 def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
     """A version-1 store (requests inside the DuckDB file) to this version, in one
-    transaction: its requests become segments, their rollups are built, the table goes."""
-    staging = segments_dir(path) / f"{STAGING}{uuid.uuid4().hex[:12]}"
-    ingest_id = staging.name.removeprefix(STAGING)
+    transaction: its requests become a segment folder, their rollups are built, the table
+    goes."""
+    ingest_id = f"upgrade-{uuid.uuid4().hex[:8]}"
+    target = segments_dir(path) / ingest_id
     engine.begin(con)
-    moved: list[Path] = []
     try:
         for statement in DDL:
             con.raw_sql(statement)
         stored = con.table("requests", database=ALIAS)
         requests = stored.mutate(day=stored.time.date())
         if int(requests.count().execute()):
-            staging.mkdir(parents=True, exist_ok=True)
+            target.mkdir(parents=True)
             columns = ", ".join(
                 "CAST(time AS DATE) AS day" if c == "day" else c for c in SEGMENT_COLUMNS
             )
             con.raw_sql(
-                f"COPY (SELECT {columns} FROM {ALIAS}.requests) TO {_quoted(str(staging))} "
-                "(FORMAT PARQUET, PARTITION_BY (connector, day), WRITE_PARTITION_COLUMNS true, "
-                f"FILENAME_PATTERN 'part-{ingest_id}-{{i}}')"
+                f"COPY (SELECT {columns} FROM {ALIAS}.requests) TO "
+                f"{_quoted(str(target / 'part-0'))} (FORMAT PARQUET, PER_THREAD_OUTPUT true)"
             )
             attributed = attribute(requests, rollups.DEFAULT_UNATTRIBUTED)
             for name in rollups.NAMES:
@@ -851,19 +850,12 @@ def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
                 f"INSERT INTO {ALIAS}.spans SELECT connector, min(time), max(time), count(*) "
                 f"FROM {ALIAS}.requests GROUP BY connector"
             )
-            folder = segments_dir(path)
-            for staged in _staged_files(staging):
-                relative = staged.relative_to(staging)
-                target = folder / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged, target)
-                moved.append(target)
+            listed = ", ".join(_quoted(str(f)) for f in _staged_files(target))
+            prefix = _quoted(str(segments_dir(path)) + os.sep)
             con.raw_sql(
-                f"INSERT INTO {ALIAS}.segments SELECT replace(filename, "
-                f"{_quoted(str(folder) + os.sep)}, ''), connector, day, count(*), "
-                f"{_quoted(ingest_id)} FROM read_parquet("
-                f"[{', '.join(_quoted(str(m)) for m in moved)}], filename = true, "
-                "hive_partitioning = false) GROUP BY ALL"
+                f"INSERT INTO {ALIAS}.segments SELECT replace(filename, {prefix}, ''), "
+                f"connector, day, count(*), {_quoted(ingest_id)} FROM read_parquet([{listed}], "
+                "filename = true, hive_partitioning = false) GROUP BY ALL"
             )
         con.raw_sql(f"DROP TABLE {ALIAS}.requests")
         con.raw_sql(
@@ -873,11 +865,8 @@ def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
         engine.commit(con)
     except BaseException:
         engine.rollback(con)
-        for target in moved:
-            target.unlink(missing_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
         raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 # ---- retention ------------------------------------------------------------------------------
@@ -885,7 +874,8 @@ def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
 
 def prune(store_path: str | Path, keep_days: int, today: dt.date | None = None) -> int:
     """Delete the requests of the days before `today - keep_days` (UTC), and those days'
-    rollups, in one transaction; a week's users go with its last day. Returns how many
+    rollups, in one transaction; a week's users go with its last day. A segment file that
+    also holds later days is written again without the pruned ones. Returns how many
     requests were deleted."""
     if keep_days < 1:
         raise InputError(f"--keep-days {keep_days}: expected a whole number of days ≥ 1")
@@ -898,9 +888,13 @@ def prune(store_path: str | Path, keep_days: int, today: dt.date | None = None) 
         _remove_staging(store_path)
         with Store.open(store_path, write=True) as store:
             con = store.con
-            doomed = store.table("segments").filter(lambda t: t.day < cutoff).execute()
-            deleted = int(doomed["rows"].sum()) if len(doomed) else 0
-            keep = store.segment_files(first=cutoff)
+            index = store.table("segments").execute()
+            old = index[index["day"].map(_day_of) < cutoff]
+            deleted = int(old["rows"].sum()) if len(old) else 0
+            kept_paths = set(index[index["day"].map(_day_of) >= cutoff]["path"])
+            gone = sorted(set(old["path"]) - kept_paths)  # only pruned days in them
+            mixed = sorted(set(old["path"]) & kept_paths)  # written again without them
+            rewritten = {path: _without_days_before(store, path, cutoff) for path in mixed}
             engine.begin(con)
             try:
                 day = f"DATE '{cutoff.isoformat()}'"
@@ -911,26 +905,59 @@ def prune(store_path: str | Path, keep_days: int, today: dt.date | None = None) 
                         condition = f"day < {day}"
                     con.raw_sql(f"DELETE FROM {ALIAS}.rollup_{name} WHERE {condition}")
                 con.raw_sql(f"DELETE FROM {ALIAS}.segments WHERE day < {day}")
-                _respan(store, keep)
+                for path, new_path in rewritten.items():
+                    con.raw_sql(
+                        f"UPDATE {ALIAS}.segments SET path = {_quoted(new_path)} "
+                        f"WHERE path = {_quoted(path)}"
+                    )
+                _respan(store, cutoff)
                 if deleted:
                     _bump_version(con)
                 engine.commit(con)
             except BaseException:
                 engine.rollback(con)
+                for new_path in rewritten.values():
+                    (store.segments / new_path).unlink(missing_ok=True)
                 raise
-            for path in doomed["path"]:  # no reader is told of them any more
+            for path in [*gone, *mixed]:  # no reader is told of them any more
                 (store.segments / path).unlink(missing_ok=True)
     return deleted
 
 
-def _respan(store: Store, files: Sequence[str]) -> None:
-    """Each connector's first and last request time and rows, from the segments kept."""
-    con = store.con
-    con.raw_sql(f"DELETE FROM {ALIAS}.spans")
-    if not files:
-        return
-    listed = ", ".join(_quoted(f) for f in files)
-    con.raw_sql(
-        f"INSERT INTO {ALIAS}.spans SELECT connector, min(time), max(time), count(*) "
-        f"FROM read_parquet([{listed}], hive_partitioning = false) GROUP BY connector"
+def _day_of(value) -> dt.date:
+    return value.date() if hasattr(value, "date") else value
+
+
+def _without_days_before(store: Store, path: str, cutoff: dt.date) -> str:
+    """A segment file written again with only its days from `cutoff` on; its new path."""
+    new_path = str(Path(path).with_name(f"pruned-{uuid.uuid4().hex[:8]}-{Path(path).name}"))
+    store.con.raw_sql(
+        f"COPY (SELECT * FROM read_parquet({_quoted(str(store.segments / path))}, "
+        f"hive_partitioning = false) WHERE day >= DATE '{cutoff.isoformat()}') "
+        f"TO {_quoted(str(store.segments / new_path))} (FORMAT PARQUET)"
     )
+    return new_path
+
+
+def _respan(store: Store, cutoff: dt.date) -> None:
+    """Each connector's first and last request time and rows, after a prune: the rows from
+    the segment index, the times from the first and last days kept."""
+    con = store.con
+    seg = f"{ALIAS}.segments"
+    con.raw_sql(
+        f"""CREATE OR REPLACE TEMP TABLE cga_spans AS SELECT connector, min(day) AS first_day,
+            max(day) AS last_day, sum(rows) AS rows FROM {seg} GROUP BY connector"""
+    )
+    spans_now = con.raw_sql("SELECT * FROM cga_spans").fetchall()
+    con.raw_sql(f"DELETE FROM {ALIAS}.spans WHERE true")
+    for connector, first_day, last_day, rows in spans_now:
+        files = con.raw_sql(
+            f"SELECT DISTINCT path FROM {seg} WHERE connector = {_quoted(connector)} "
+            f"AND day IN (DATE '{first_day}', DATE '{last_day}')"
+        ).fetchall()
+        listed = ", ".join(_quoted(str(store.segments / f)) for (f,) in files)
+        con.raw_sql(
+            f"INSERT INTO {ALIAS}.spans SELECT {_quoted(connector)}, min(time), max(time), "
+            f"{int(rows)} FROM read_parquet([{listed}], hive_partitioning = false) "
+            f"WHERE connector = {_quoted(connector)} AND day >= DATE '{cutoff.isoformat()}'"
+        )

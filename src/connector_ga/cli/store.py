@@ -148,3 +148,23 @@ def store_prune(
 
     deleted = prune(store, keep_days, parse_date(as_of, "--as-of"))
     err.print(f"deleted {deleted:,} requests older than {keep_days} days from {store}")
+
+
+@store_app.command("export")
+@user_errors
+@waits_for_store
+def store_export(
+    out: Annotated[Path, typer.Argument(help="The folder to write (Hive-partitioned Parquet).")],
+    store: StoreFileOpt = DEFAULT_STORE,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUT if it exists and is not empty.")
+    ] = False,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Write the pseudonymised requests and the rollups as Hive-partitioned Parquet
+    (connector=…/day=…) with a manifest, for Spark or DuckDB: `check -t OUT`."""
+    from ..lake import export
+
+    manifest = export(store, out, overwrite=overwrite)
+    tables = ", ".join(f"{name} {t['rows']:,}" for name, t in manifest["tables"].items())
+    err.print(f"exported {store} (version {manifest['store_version']}) to {out}: {tables}")

@@ -44,6 +44,8 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
         "distinct_hashes": engine.id_hash(t.request_id).nunique(
             where=accepted & t.request_id.notnull()  # a null id may hash to a value
         ),
+        "first": t.time.min(where=accepted),
+        "last": t.time.max(where=accepted),
     }
     for code in REJECT_REASONS:
         metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum().fill_null(0)
@@ -51,6 +53,8 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
     quality = InputQuality(
         files=len(telemetry.files), rows=int(row["rows"]), sources=telemetry.sources
     )
+    if row["first"] is not None and row["first"] == row["first"]:  # not null, not NaT
+        quality.first_day, quality.last_day = _date(row["first"]), _date(row["last"])
     if int(row["distinct_hashes"]) != int(row["with_id"]):
         exact = t.aggregate(distinct_ids=t.request_id.nunique(where=accepted)).execute()
         quality.duplicate_rows = int(row["with_id"]) - int(exact["distinct_ids"].iloc[0])
@@ -221,6 +225,13 @@ def metrics_as_of(
         ]
         _operations(aggs.operations, windows, results)
     return results
+
+
+def _date(value) -> dt.date:
+    """A time (pandas or Python) as its UTC day."""
+    if hasattr(value, "tz_convert") and value.tzinfo is not None:
+        value = value.tz_convert("UTC")
+    return value.date() if hasattr(value, "date") else value
 
 
 def _utc(day: dt.date) -> ibis.Value:

@@ -100,6 +100,8 @@ class InputQuality:
     samples: list[RejectSample] = field(default_factory=list)
     files: int = 0
     sources: set[str] = field(default_factory=set)  # canonical, apim, appinsights, otlp
+    first_day: dt.date | None = None  # the UTC days of the first and last accepted rows
+    last_day: dt.date | None = None
 
     @property
     def reject_rate(self) -> float:
