@@ -471,25 +471,49 @@ _DUCKDB_TYPES = {
 
 
 def read_hive_parquet(
-    con: BaseBackend, root: str, columns: dict[str, str], partitions: Sequence[str]
-) -> ibis.Table:
+    con: BaseBackend,
+    root: str,
+    columns: dict[str, str],
+    partitions: Sequence[str],
+    only: tuple[str, Sequence] | None = None,
+) -> ibis.Table | None:
     """A Hive-partitioned Parquet folder (`root/connector=…/day=…/*.parquet`) with the
-    given columns and types; a filter on a partition column reaches the folders, so only
-    the matching ones are read. Spark lists and reads the folders itself: nothing is read
-    here but the path."""
+    given columns and types. `only` = (partition column, values) reads just those
+    partitions: Spark prunes them itself (given the schema, it opens no file to plan); on
+    DuckDB only the matching folders are listed. None when no partition matches."""
     schema = ibis.schema(columns)
     if is_spark(con):
+        from pyspark.sql import functions as F
         from pyspark.sql.types import _parse_datatype_string
 
         ddl = ", ".join(f"`{name}` {_SPARK_TYPES[kind]}" for name, kind in columns.items())
         frame = _session(con).read.schema(_parse_datatype_string(ddl)).parquet(root)
+        if only is not None:
+            column, values = only
+            frame = frame.filter(F.col(column).isin([str(v) for v in values]))
         table = _register(con, frame, "hive")
     else:
-        hive_types = ", ".join(f"'{name}': '{_DUCKDB_TYPES[columns[name]]}'" for name in partitions)
+        import glob as globbing
+
+        hive_types = ", ".join(f"'{p}': '{_DUCKDB_TYPES[columns[p]]}'" for p in partitions)
+        if only is None:
+            sources = [f"{root}/**/*.parquet"]
+        else:
+            column, values = only
+            folders = "/".join("*" if p != column else "{}" for p in partitions)
+            sources = sorted(
+                f
+                for value in values
+                for f in globbing.glob(
+                    f"{globbing.escape(root)}/{folders.format(f'{column}={value}')}/*.parquet"
+                )
+            )
+            if not sources:
+                return None
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in sources)
         name = f"cga_hive_{next(_names)}"
-        glob = f"{root}/**/*.parquet".replace("'", "''")
         con.raw_sql(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{glob}', "
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listed}], "
             f"hive_partitioning = true, hive_types = {{{hive_types}}})"
         )
         table = con.table(name)

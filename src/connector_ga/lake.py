@@ -202,10 +202,21 @@ def lake(
         tables = {n: t.filter(t.connector.isin(connectors)) for n, t in tables.items()}
     unattributed = policy.attribution.unattributed_5xx
     daily = engine.materialize(con, rollups.daily_view(tables["daily"], unattributed), "cga_lake")
-    requests = _table(con, root, "requests", manifest)
 
     def between(first: dt.date, last: dt.date) -> ibis.Table:
-        r = requests.filter((requests.day >= first) & (requests.day <= last))
+        """The requests of these days: their partitions alone are read."""
+        days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+        columns = columns_of("requests")
+        r = None
+        if manifest["tables"]["requests"]["rows"]:
+            folder = f"{root.rstrip('/')}/requests"
+            r = engine.read_hive_parquet(
+                con, folder, columns, PARTITIONS["requests"], only=("day", days)
+            )
+        if r is None:
+            r = ibis.memtable({c: [] for c in columns}, schema=ibis.schema(columns))
+        if connectors:
+            r = r.filter(r.connector.isin(connectors))
         return attribute(r, unattributed)
 
     aggs = Aggregates(

@@ -439,7 +439,8 @@ def quality_of(files, rejects: ibis.Table) -> InputQuality:
         rows=int(files["rows"].sum()) if len(files) else 0,
         rejected_rows=int(files["rejected"].sum()) if len(files) else 0,
         duplicate_rows=int(files["duplicates"].sum()) if len(files) else 0,
-        sources={"store"},
+        # The formats the files were read as: a data-quality hint names their fields.
+        sources=set(files["format"]) or {"store"},
     )
     by_reason = rejects.group_by("reason").aggregate(n=rejects.count()).execute()
     quality.rejects_by_reason = {
