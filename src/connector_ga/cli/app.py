@@ -7,7 +7,19 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import check, common, editions, history, init, lint, request, simulate, store, watch
+from . import (
+    check,
+    common,
+    editions,
+    history,
+    init,
+    lint,
+    request,
+    schema,
+    simulate,
+    store,
+    watch,
+)
 
 app = typer.Typer(
     name="connector-ga",
@@ -55,6 +67,7 @@ app.command("promote")(editions.promote)
 app.command("clouds")(editions.clouds)
 app.command()(lint.lint)
 app.add_typer(request.request_app, name="request")
+app.command("schema")(schema.schema)
 
 
 def main() -> None:  # pragma: no cover - console entry point
