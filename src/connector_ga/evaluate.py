@@ -486,6 +486,16 @@ def _declarations(config: GaConfig | None) -> dict:
         "clouds": config.clouds.endpoints(),
         "support_contact": config.support.connector.contact if config.support.connector else None,
         "customer_requires_production": config.exceptions.customer_requires_production,
+        # What support-model and the customer exception are judged on, so a reviewer can
+        # judge them again from the result alone (connector-ga review).
+        "customer_reference": config.exceptions.customer_reference,
+        "support": {
+            side: hours.model_dump(mode="json") if hours else None
+            for side, hours in (
+                ("backend", config.support.backend),
+                ("connector", config.support.connector),
+            )
+        },
     }
 
 

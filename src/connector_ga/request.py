@@ -169,7 +169,9 @@ def draft_request(
         Attachment(result_name, evidence.result, "application", "json"),
     ]
     sender = sender or facts.contact
-    message = build_message(result, facts, attachments, sender=sender, now=now)
+    message = build_message(
+        result, facts, attachments, sender=sender, now=now, evidence_sha256=evidence.hash
+    )
     out = Path(out_dir)
     draft = Draft(
         result=result,

@@ -15,6 +15,7 @@ from . import (
     init,
     lint,
     request,
+    review,
     schema,
     simulate,
     store,
@@ -68,6 +69,7 @@ app.command("clouds")(editions.clouds)
 app.command()(lint.lint)
 app.add_typer(request.request_app, name="request")
 app.command("schema")(schema.schema)
+app.command("review")(review.review)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -7,6 +7,7 @@ the JSON result, byte for byte as written beside the .eml.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -60,7 +61,12 @@ def subject(result: Result, facts: RequestFacts) -> str:
     )
 
 
-def _context(result: Result, facts: RequestFacts, attachments: list[Attachment]) -> dict:
+def _context(
+    result: Result,
+    facts: RequestFacts,
+    attachments: list[Attachment],
+    evidence_sha256: str | None = None,
+) -> dict:
     m = result.metrics
     exception_lines = wording.exception_evidence(result)
     if result.exception == "customer-requires-production" and facts.customer_reference:
@@ -99,6 +105,11 @@ def _context(result: Result, facts: RequestFacts, attachments: list[Attachment])
         "unmet": [wording.title(c.id) for c in wording.unmet_recommended(result)],
         "blocking": [wording.title(c.id) for c in wording.blocking(result)],
         "attachments": [a.filename for a in attachments],
+        # What `connector-ga review` checks the attachments against.
+        "attachment_hashes": [
+            (a.filename, hashlib.sha256(a.data).hexdigest()) for a in attachments
+        ],
+        "evidence_sha256": evidence_sha256,
         "budget": m.error_budget,
     }
 
@@ -110,9 +121,11 @@ def build_message(
     *,
     sender: str | None = None,
     now: dt.datetime | None = None,
+    evidence_sha256: str | None = None,
 ) -> EmailMessage:
-    """The request, ready to write as .eml or to send."""
-    context = _context(result, facts, attachments)
+    """The request, ready to write as .eml or to send. The body states each attachment's
+    SHA-256 and `evidence_sha256`, the hash the request ledger records."""
+    context = _context(result, facts, attachments, evidence_sha256)
     msg = EmailMessage()
     msg["To"] = RECIPIENT
     if sender:
