@@ -119,14 +119,26 @@ class NotAPackage:
 
 
 def expand(paths: Iterable[str | Path]) -> Iterator[Path | NotAPackage]:
-    """Each path as a package folder; a folder of packages gives each package in it.
+    """Each path as a package folder, once; a folder of packages gives each package in it;
+    a file of a package (apiProperties.json, script.csx…: what a pre-commit hook passes)
+    gives its package.
 
     Inside a folder of packages, a sub-folder that has apiProperties.json but no
     apiDefinition.swagger.json is reported; other files and folders are left alone.
     """
+    seen: set[Path] = set()
+    for item in _expand(paths):
+        if isinstance(item, Path):
+            if item.resolve() in seen:
+                continue
+            seen.add(item.resolve())
+        yield item
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[Path | NotAPackage]:
     for raw in paths:
         path = Path(raw)
-        if path.is_file() and path.name == SWAGGER:
+        if path.is_file() and (path.name == SWAGGER or is_package(path.parent)):
             yield path.parent
         elif path.is_dir() and is_package(path):
             yield path
