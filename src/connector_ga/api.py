@@ -231,18 +231,40 @@ def run_check(
         raise InputError(f"--scenario {scenario}: expected one of {', '.join(SCENARIOS)}")
     if horizon < 1:
         raise InputError(f"--horizon {horizon}: expected a number of days >= 1")
-    p = prepare(**options)
+    return check_prepared(
+        prepare(**options),
+        as_of=as_of,
+        scenario=scenario,
+        horizon=horizon,
+        trajectory=trajectory,
+        timeline_days=timeline_days,
+    )
+
+
+def check_prepared(
+    p: Prepared,
+    *,
+    as_of: dt.date | None = None,
+    scenario: str = "no-new-faults",
+    horizon: int = DEFAULT_HORIZON,
+    trajectory: bool = True,
+    timeline_days: int = 0,
+    names: Sequence[str] | None = None,
+) -> CheckRun:
+    """`run_check` on telemetry already prepared (the dashboard keeps one per store
+    version); `names` judges only those of the prepared connectors."""
+    names = list(names) if names is not None else p.names
     d = as_of or p.aggs.latest_day
     try:
         if trajectory:  # the forecast's weeks hold the check's: count them all at once
             last_monday = last_sunday(d) - dt.timedelta(days=6)
             first_monday = last_monday - dt.timedelta(weeks=TREND_WEEKS - 1)
-            p.aggs.weekly_users(p.names, first_monday, last_monday)
-        metrics = metrics_as_of(p.aggs, p.policy, d, p.names)
+            p.aggs.weekly_users(names, first_monday, last_monday)
+        metrics = metrics_as_of(p.aggs, p.policy, d, names)
         results = {name: judge(p, m) for name, m in metrics.items()}
         if trajectory:
             _add_trajectory(p, results, scenario, horizon)
-        histories = _histories(p, _timeline(p, d, timeline_days)) if timeline_days else {}
+        histories = _histories(p, _timeline(p, d, timeline_days), names) if timeline_days else {}
     except engines.engine_errors() as exc:
         raise p.unreadable(exc) from None
     return CheckRun(
@@ -259,14 +281,22 @@ def _timeline(p: Prepared, last: dt.date, days: int) -> list[dt.date]:
     return [d for d in history_days(None, last, days, last) if d >= first]
 
 
-def _day_results(p: Prepared, targets: list[dt.date]) -> dict[str, list[Result]]:
+def _day_results(
+    p: Prepared, targets: list[dt.date], names: Sequence[str] | None = None
+) -> dict[str, list[Result]]:
     """Each connector's Result as of each target day, from the aggregate in one pass."""
-    series = metric_series(p.aggs.daily, p.aggs.weekly_users, p.policy, targets, p.aggs.spans)
-    return {name: [judge(p, m) for m in series[name]] for name in p.names}
+    names = list(names) if names is not None else p.names
+    spans = {n: s for n, s in p.aggs.spans.items() if n in names}
+    series = metric_series(p.aggs.daily, p.aggs.weekly_users, p.policy, targets, spans)
+    return {name: [judge(p, m) for m in series[name]] for name in names}
 
 
-def _histories(p: Prepared, targets: list[dt.date]) -> dict[str, History]:
-    return {name: history.build(name, days) for name, days in _day_results(p, targets).items()}
+def _histories(
+    p: Prepared, targets: list[dt.date], names: Sequence[str] | None = None
+) -> dict[str, History]:
+    return {
+        name: history.build(name, days) for name, days in _day_results(p, targets, names).items()
+    }
 
 
 def _add_trajectory(p: Prepared, results: dict[str, Result], scenario: str, horizon: int):
@@ -328,14 +358,26 @@ def run_history(
     """For every day of a range, each connector's Result as of that day (equal to a check
     `--as-of` that day), from the daily aggregate in one pass."""
     history_days(first, last, days, dt.date(2000, 1, 1))  # bad options fail before reading
-    p = prepare(**options)
+    return history_prepared(prepare(**options), first=first, last=last, days=days)
+
+
+def history_prepared(
+    p: Prepared,
+    *,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    days: int | None = None,
+    names: Sequence[str] | None = None,
+) -> HistoryRun:
+    """`run_history` on telemetry already prepared; `names`: only those connectors."""
     targets = history_days(first, last, days, p.aggs.latest_day)
+    names = list(names) if names is not None else p.names
     try:
-        results = _day_results(p, targets)
+        results = _day_results(p, targets, names)
     except engines.engine_errors() as exc:
         raise p.unreadable(exc) from None
     return HistoryRun(
-        histories=[history.build(name, results[name]) for name in p.names],
+        histories=[history.build(name, results[name]) for name in names],
         results=results,
         quality=p.quality,
     )

@@ -17,6 +17,7 @@ from . import (
     request,
     review,
     schema,
+    serve,
     simulate,
     store,
     watch,
@@ -68,6 +69,8 @@ app.command("promote")(editions.promote)
 app.command("clouds")(editions.clouds)
 app.command()(lint.lint)
 app.add_typer(request.request_app, name="request")
+app.command()(serve.serve)
+app.command()(serve.site)
 app.command("schema")(schema.schema)
 app.command("review")(review.review)
 

@@ -261,7 +261,7 @@ def in_windows(table: ibis.Table, windows: list[dict]) -> ibis.Table:
 
 def _operations(table: ibis.Table, windows: list[dict], results: dict[str, ConnectorMetrics]):
     """Per operation in the window: eligible requests, connector faults and successes."""
-    w = in_windows(table, windows)
+    w = in_windows(table.filter(table.connector.isin(list(results))), windows)  # a subset too
     eligible = w.fault != "throttled"
     ops = (
         w.group_by(connector=w.connector, operation=w.operation.fill_null("(none)"))
