@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean wheel-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,22 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
+
+# The wheel as a user installs it (pipx install connector-ga): built, installed with every
+# dependency into a fresh venv (about a minute), and run there away from the source tree.
+# tests/test_wheel.py does the same in seconds, borrowing the test venv's dependencies.
+WHEEL_CHECK := build/wheel-check
+
+wheel-check: $(STAMP)
+	rm -rf $(WHEEL_CHECK) && mkdir -p $(WHEEL_CHECK)
+	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation --quiet -w $(WHEEL_CHECK)
+	$(PYTHON) -m venv $(WHEEL_CHECK)/venv
+	$(WHEEL_CHECK)/venv/bin/python -m pip install --quiet $(WHEEL_CHECK)/connector_ga-*.whl
+	cd $(WHEEL_CHECK) && venv/bin/connector-ga --version && \
+		venv/bin/connector-ga schema result > result.schema.json && \
+		venv/bin/connector-ga simulate --days 35 --requests-per-day 2000 --out t.parquet && \
+		(venv/bin/connector-ga check -t t.parquet --json r.json --report r.html; test $$? -le 1)
+	@echo "$(WHEEL_CHECK): the wheel installs and checks"
 
 clean:
 	rm -rf demo .pytest_cache .ruff_cache

@@ -289,17 +289,12 @@ def test_the_pre_commit_hook_lints_the_changed_packages(tmp_path):
     files = [path for path in changed if re.search(hook["files"], path)]
     assert files == changed[1:]  # README.md is not a package file
 
-    def run(paths):
-        command = [*shlex.split(hook["entry"]), *hook.get("args", []), *paths]
-        return subprocess.run(
-            command, cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True
-        )
-
-    done = run(files)
+    command = [*shlex.split(hook["entry"]), *hook.get("args", []), *files]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True
+    )
     # Babybots' host is a -dev Azure web app, among its 3 errors: the hook fails.
     assert done.returncode == 1, done.stdout + done.stderr
     # Each package is linted once, however many of its files changed: 3 files, 2 packages;
     # Babybots' 3 errors and 2 warnings, and Almabase's 2 warnings.
     assert "2 packages: 3 errors, 4 warnings" in done.stdout, done.stdout
-    # Almabase alone (no error) passes.
-    assert run(files[:2]).returncode == 0

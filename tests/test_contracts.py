@@ -29,9 +29,9 @@ def fleet(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("contracts")
     spec = SimulationSpec(
         days=35,
-        requests_per_day=400,
-        connections=30,
-        users=100,
+        requests_per_day=150,
+        connections=12,
+        users=40,
         connectors=["contoso-tasks", "fabrikam-mail"],
         seed=3,
         incidents=[Incident("connector-bug", dt.datetime(2026, 11, 18, 8), hours=4)],
