@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -195,7 +196,10 @@ def lake(
     con: BaseBackend, root: str, policy: Policy, connectors: list[str] | None = None
 ) -> tuple[Aggregates, InputQuality]:
     """An export read in place, on DuckDB or Spark: its rollups (of the named connectors)
-    as a check's aggregates."""
+    as a check's aggregates. A local path is read as an absolute one: a Spark Connect
+    server resolves a relative path against its own folder, not the user's."""
+    if "://" not in root:
+        root = os.path.abspath(root)
     manifest = read_manifest(con, root)
     tables = {name: _table(con, root, name, manifest) for name in rollups.NAMES}
     if connectors:
