@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import sys
 from collections.abc import Sequence
 
 import ibis
@@ -168,17 +169,17 @@ def is_spark(con: BaseBackend) -> bool:
 
 
 def engine_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions an engine raises on unreadable input."""
+    """Exceptions an engine raises on unreadable input. Spark's only once PySpark is loaded
+    (no Spark session without it): importing it would cost every DuckDB command a few
+    hundred milliseconds."""
     import duckdb
 
     errors: list[type[BaseException]] = [duckdb.Error, ibis.common.exceptions.IbisError]
-    try:
+    if "pyspark" in sys.modules:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
         errors += [PySparkException, Py4JJavaError]
-    except ImportError:
-        pass
     return tuple(errors)
 
 

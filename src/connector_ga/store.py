@@ -612,8 +612,12 @@ class _Batch:
         fresh = valid
         if quality.first_day is not None:
             for ids in self._ids_near(quality.first_day, quality.last_day):
+                # The stored ids that are among the new ones first: the engine holds the new
+                # ids while it streams the stored ones, so memory follows the new rows, not
+                # history; then the new rows without those (few, usually none).
+                repeated = ids.filter(ids.request_id.isin(valid.request_id))
                 fresh = fresh.filter(
-                    fresh.request_id.isnull() | ~fresh.request_id.isin(ids.request_id)
+                    fresh.request_id.isnull() | ~fresh.request_id.isin(repeated.request_id)
                 )
         rows = fresh.select(
             *[c for c in CANONICAL_COLUMNS if c not in ("connection_id", "user_id")],

@@ -128,12 +128,16 @@ TIMELINE_DAYS = 90  # the report's readiness timeline
 def write_summaries(
     results: list, report: Path | None, markdown: str | None, histories: dict | None = None
 ) -> None:
-    """The HTML report and the Markdown summary; a fleet gets one file of each."""
-    from ..outputs import html_report
+    """The HTML report and the Markdown summary; a fleet gets one file of each. Their
+    modules are imported only when asked for: the charts' libraries take half a second."""
+    if report is None and not markdown:
+        return
     from ..outputs import markdown as markdown_summary
     from ..outputs.json_result import write_atomic
 
     if report is not None:
+        from ..outputs import html_report
+
         with working("rendering the HTML report"):
             write_atomic(report, html_report.render(results, histories))
         err.print(f"wrote the HTML report to {report}")
