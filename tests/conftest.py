@@ -78,3 +78,24 @@ def jsonl_file(tmp_path):
         return write_jsonl(tmp_path / name, rows)
 
     return make
+
+
+# The modules that take longest, longest first. `make test` runs modules on two pytest-xdist
+# workers (`--dist loadscope`), which hand them out in collection order: starting the long
+# ones first keeps one of them from being the last thing running.
+LONGEST_FIRST = (
+    "test_spark_cluster",
+    "test_history",
+    "test_metrics",
+    "test_attribution",
+    "test_sources",
+    "test_store_rollups",
+    "test_engines",
+    "test_spark_parquet",
+    "test_cli",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__, len(rank)))  # stable sort

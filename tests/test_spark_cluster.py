@@ -3,13 +3,16 @@ workers (one core each) on 127.0.0.1, and a Spark Connect server, all started fr
 PySpark package's own jars (tests/spark_cluster.py) and stopped at the end.
 
 Through `spark://127.0.0.1:PORT` and through `sc://127.0.0.1:PORT` the same driver code
-runs every metric case of test_metrics.py and a simulated fleet from the store's export, and
+runs the metric cases of test_metrics.py and a simulated fleet from the store's export, and
 each connector's JSON result is identical to DuckDB's in this process. The export is read
 from its path alone, as a cluster would (the manifest through Spark too). The command line
 is run once on the cluster the way a user points it there: SPARK_MASTER=spark://… .
 
 A cluster costs seconds to start and each driver seconds more, so one driver process per
-cluster mode runs all of the cases, and each case's figures are compared separately.
+way onto the cluster runs its cases, and each case's figures are compared separately: the
+standalone cluster every metric case, and the export from the command line with the
+forecast and fix plan; Spark Connect the reliability case (every fault class) and the
+export.
 """
 
 from __future__ import annotations
@@ -123,16 +126,19 @@ def cluster(tmp_path_factory, work):
         yield started
 
 
-@pytest.fixture(scope="module", params=["standalone", "connect"])
-def on_cluster(request, cluster, work) -> tuple[str, dict[str, dict]]:
-    """Every job run by one driver process on the cluster (standalone) or through the
+# What each way onto the cluster runs. The standalone cluster also reads the export, with
+# the forecast and fix plan, from the command line below.
+STANDALONE_JOBS = list(CASES)
+CONNECT_JOBS = ["reliability", "export"]
+
+
+def drive(cluster, work, names: list[str], *, connect: bool) -> tuple[str, dict[str, dict]]:
+    """The named jobs run by one driver process on the cluster (standalone) or through the
     Spark Connect server: where it ran, and its results."""
     folder, jobs, _ = work
-    connect = request.param == "connect"
-    env = cluster.env(connect=connect)
     done = subprocess.run(
-        [sys.executable, "-c", DRIVER, json.dumps(jobs)],
-        env=env,
+        [sys.executable, "-c", DRIVER, json.dumps({n: jobs[n] for n in names})],
+        env=cluster.env(connect=connect),
         cwd=folder,
         capture_output=True,
         text=True,
@@ -144,20 +150,34 @@ def on_cluster(request, cluster, work) -> tuple[str, dict[str, dict]]:
     return out["where"], {name: normalised(r) for name, r in out["results"].items()}
 
 
-@pytest.mark.parametrize("job", [*CASES, "export"])
-def test_a_cluster_gives_duckdbs_json(on_cluster, work, job):
-    where, results = on_cluster
-    assert results[job] == work[2][job]
+@pytest.fixture(scope="module")
+def standalone(cluster, work):
+    return drive(cluster, work, STANDALONE_JOBS, connect=False)
 
 
-def test_the_driver_ran_where_it_was_sent(on_cluster, cluster):
-    where, _ = on_cluster
-    # SPARK_MASTER sends the session to the standalone master; SPARK_REMOTE to the Connect
-    # server, whose client session has no SparkContext of its own.
-    assert where in (cluster.master_url, "connect")
-    if where != "connect":
-        apps = cluster.master_state().get("completedapps", [])
-        assert any(app["name"] == "connector-ga" for app in apps), apps
+@pytest.fixture(scope="module")
+def connect(cluster, work):
+    return drive(cluster, work, CONNECT_JOBS, connect=True)
+
+
+@pytest.mark.parametrize("job", STANDALONE_JOBS)
+def test_the_standalone_cluster_gives_duckdbs_json(standalone, work, job):
+    assert standalone[1][job] == work[2][job]
+
+
+@pytest.mark.parametrize("job", CONNECT_JOBS)
+def test_spark_connect_gives_duckdbs_json(connect, work, job):
+    assert connect[1][job] == work[2][job]
+
+
+def test_each_driver_ran_where_it_was_sent(standalone, connect, cluster):
+    # SPARK_MASTER sends the session to the standalone master, which ran it as an
+    # application; SPARK_REMOTE to the Connect server, whose client session has no
+    # SparkContext of its own.
+    assert standalone[0] == cluster.master_url
+    apps = cluster.master_state().get("completedapps", [])
+    assert any(app["name"] == "connector-ga" for app in apps), apps
+    assert connect[0] == "connect"
 
 
 def test_the_command_line_runs_on_the_cluster_from_spark_master(cluster, work):

@@ -18,7 +18,8 @@ from rich.markup import escape
 from ..errors import InputError
 from ..store import DEFAULT_STORE
 
-err = Console(stderr=True, highlight=False)
+# Messages on stderr are never wrapped: one line each, whatever the terminal's width.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
 

@@ -97,18 +97,29 @@ def recent_traffic(daily: ibis.Table, names: Sequence[str], as_of: dt.date) -> d
         .execute()
     )
     out = {name: Recent() for name in names}
-    for row in rows.itertuples(index=False):
-        r = out[row.connector]
-        day, n = row.day.date() if hasattr(row.day, "date") else row.day, int(row.requests)
-        r.eligible[day] = r.eligible.get(day, 0) + n
-        if row.fault == "connector":
-            r.connector_faults[day] = r.connector_faults.get(day, 0) + n
-        elif row.fault in NON_FAULT:
-            key = (row.fault, int(row.status_class))
-            r.mix[key] = r.mix.get(key, 0) + n
-        if isinstance(row.connection_id, str):
-            r.connections.add(row.connection_id)
+    if not len(rows):
+        return out
+    # Summed by the engine's rows in one pass each (a fleet's 14 days hold hundreds of
+    # thousands of connection rows); only the per-day totals reach Python objects.
+    rows["n"] = rows["requests"].astype("int64")
+    for (connector, day), n in rows.groupby(["connector", "day"], sort=True)["n"].sum().items():
+        out[connector].eligible[_as_date(day)] = int(n)
+    faulted = rows[rows["fault"] == "connector"]
+    for (connector, day), n in faulted.groupby(["connector", "day"], sort=True)["n"].sum().items():
+        out[connector].connector_faults[_as_date(day)] = int(n)
+    kept = rows[rows["fault"].isin(NON_FAULT)]
+    for (connector, fault, status_class), n in (
+        kept.groupby(["connector", "fault", "status_class"], sort=True)["n"].sum().items()
+    ):
+        out[connector].mix[(fault, int(status_class))] = int(n)
+    named = rows.dropna(subset=["connection_id"])
+    for connector, ids in named.groupby("connector")["connection_id"]:
+        out[connector].connections = {c for c in ids.unique() if isinstance(c, str)}
     return out
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _split(total: int, weights: list[tuple[object, int]]) -> list[tuple[object, int]]:
@@ -230,6 +241,19 @@ class UsageTrends:
     wau: Trend | None
     mac: dict[dt.date, int]  # MAC(x) up to D
     mac_trend: Trend | None
+    # band -> MAC measured up to D and projected beyond, extended as later days ask: each
+    # projected day is computed once, not once per day after it.
+    projected: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+
+    def mac_through(self, last: dt.date, as_of: dt.date, band: str) -> dict[dt.date, int]:
+        """MAC(x) for every x up to `last`: measured up to D (`as_of`), the trend's line
+        (of `band`) after it. Days beyond `last` may be in it too: readers ask by day."""
+        series = self.projected.setdefault(band, dict(self.mac))
+        day = max(as_of, max(series, default=as_of)) + ONE_DAY
+        while day <= last:
+            series[day] = _projected(self.mac_trend, day, band)
+            day += ONE_DAY
+        return series
 
 
 def usage_trends(
@@ -280,12 +304,8 @@ def apply_usage(
                 before_first_day=measured and monday < m.first_day,
             )
         )
-    series = dict(usage.mac)
-    day = as_of + ONE_DAY
-    while day <= m.as_of:
-        series[day] = _projected(usage.mac_trend, day, band)
-        day += ONE_DAY
     m.last_day = m.as_of  # the projection assumes the telemetry goes on
+    series = usage.mac_through(m.as_of, as_of, band)
     apply_mac(m, series, policy.window.mac_days, policy.window.mac_lookback_days)
 
 
