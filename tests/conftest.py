@@ -34,6 +34,16 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def connections_by_rank(results: dict[str, dict]) -> dict[str, dict]:
+    """Each connector's JSON result with its fix plan's connections named by rank: they are
+    salted pseudonyms (the store's salt, or the local salt of the folder a check runs in),
+    so two checks that must agree are compared by rank only."""
+    for data in results.values():
+        for k, c in enumerate((data.get("fix_plan") or {}).get("connections", [])):
+            c["connection"] = f"#{k}"
+    return results
+
+
 def spark_missing() -> str | None:
     """Why Spark cannot run here, or None."""
     if importlib.util.find_spec("pyspark") is None:

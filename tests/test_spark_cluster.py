@@ -25,11 +25,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_spark, write_csv
+from conftest import connections_by_rank, require_spark, write_csv
 from spark_cluster import run_cli, spark_cluster
 from test_metrics import fleet_rows, mac_rows, reliability_rows, wau_rows
-
-from connector_ga.api import run_check
+from test_store_rollups import fleet_json
 
 pytestmark = pytest.mark.spark
 
@@ -61,15 +60,6 @@ remote = type(session).__module__.startswith("pyspark.sql.connect")
 where = "connect" if remote else session.sparkContext.master
 print(json.dumps({"where": where, "results": out}))
 """
-
-
-def normalised(results: dict[str, dict]) -> dict[str, dict]:
-    """A fix plan's connections are salted pseudonyms (the local salt of the folder a check
-    runs in): compared by rank."""
-    for data in results.values():
-        for k, c in enumerate((data.get("fix_plan") or {}).get("connections", [])):
-            c["connection"] = f"#{k}"
-    return results
 
 
 @pytest.fixture(scope="module")
@@ -106,15 +96,10 @@ def work(tmp_path_factory) -> tuple[Path, dict[str, dict], dict[str, dict]]:
         expected = {}
         for name, job in jobs.items():
             as_of = dt.date.fromisoformat(job["as_of"]) if job["as_of"] else None
-            run = run_check(
-                telemetry=job["telemetry"],
-                all_connectors=True,
-                as_of=as_of,
-                trajectory=job["trajectory"],
+            expected[name] = fleet_json(
+                telemetry=job["telemetry"], as_of=as_of, trajectory=job["trajectory"]
             )
-            expected[name] = normalised({r.connector: r.to_json_dict() for r in run.results})
-        run = run_check(telemetry=[str(folder / "lake")], all_connectors=True)
-        expected["cli"] = normalised({r.connector: r.to_json_dict() for r in run.results})
+        expected["cli"] = fleet_json(telemetry=[str(folder / "lake")])
     finally:
         os.chdir(cwd)
     return folder, jobs, expected
@@ -147,7 +132,7 @@ def drive(cluster, work, names: list[str], *, connect: bool) -> tuple[str, dict[
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    return out["where"], {name: normalised(r) for name, r in out["results"].items()}
+    return out["where"], {name: connections_by_rank(r) for name, r in out["results"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +172,7 @@ def test_the_command_line_runs_on_the_cluster_from_spark_master(cluster, work):
     assert done.returncode == 1, done.stderr[-3000:]
     results = json.loads(done.stdout)
     results = results if isinstance(results, list) else [results]
-    got = normalised({r["connector"]: r for r in results})
+    got = connections_by_rank({r["connector"]: r for r in results})
     assert got == expected["cli"]
     assert sorted(got) == ["north", "south", "west"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import write_csv
+from conftest import connections_by_rank, write_csv
 from test_metrics import fleet_rows, mac_rows, reliability_rows, wau_rows
 from typer.testing import CliRunner
 
@@ -63,13 +63,7 @@ def fleet_json(**options) -> dict[str, dict]:
     of a fix plan are pseudonyms: salted by the store, or by the local salt in place, so
     they are compared by rank only."""
     run = run_check(all_connectors=True, **options)
-    out = {}
-    for r in run.results:
-        data = r.to_json_dict()
-        for k, c in enumerate((data.get("fix_plan") or {}).get("connections", [])):
-            c["connection"] = f"#{k}"
-        out[r.connector] = data
-    return out
+    return connections_by_rank({r.connector: r.to_json_dict() for r in run.results})
 
 
 def backend_policy(folder: Path) -> Path:
