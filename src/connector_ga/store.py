@@ -38,6 +38,7 @@ from . import engine, rollups
 from .attribution import attribute
 from .config import FieldsSection
 from .errors import InputError
+from .locations import DEFAULT_STORE
 from .metrics.compute import Aggregates, first_of_each_request, input_quality
 from .metrics.model import InputQuality, RejectSample
 from .metrics.series import spans
@@ -48,7 +49,6 @@ from .sources.files import discover
 from .waiting import StillHeld, exclusive_lock, lock_holder, retry_while_held
 
 SCHEMA_VERSION = 2
-DEFAULT_STORE = Path(".connector-ga") / "store.duckdb"
 ALIAS = "store"
 STAGING = ".staging-"
 # A repeated request_id is looked for in the stored days it can fall in: its own UTC day

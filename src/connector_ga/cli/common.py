@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import InputError
-from ..store import DEFAULT_STORE
+from ..locations import DEFAULT_STORE
 
 # Messages on stderr are never wrapped: one line each, whatever the terminal's width.
 err = Console(stderr=True, highlight=False, soft_wrap=True)

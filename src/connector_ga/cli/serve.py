@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ..store import DEFAULT_STORE
+from ..locations import DEFAULT_STORE
 from .common import ConfigOpt, PolicyOpt, err, load_config_here, user_errors
 
 StoreOpt = Annotated[

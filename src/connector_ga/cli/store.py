@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..store import DEFAULT_STORE
+from ..locations import DEFAULT_STORE
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
     WaitOpt,

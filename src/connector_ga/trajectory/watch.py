@@ -403,6 +403,6 @@ def next_state(watches: Sequence[Watch], prior: State, now: dt.datetime) -> list
 
 
 def state_path(store: str | Path | None) -> Path:
-    from ..store import DEFAULT_STORE
+    from ..locations import DEFAULT_STORE
 
     return Path(store) if store is not None else DEFAULT_STORE

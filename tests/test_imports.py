@@ -1,0 +1,66 @@
+"""A command imports what it uses (issue 15, part 5).
+
+Each case runs the command in a fresh interpreter and lists the modules it loaded: the
+start-up path (`--version`, `--help`) loads no engine, and a plain `check` of a local file
+loads no chart, Spark, dashboard or Azure library. Times are measured in bench/, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+RUN = """
+import json, sys
+from connector_ga.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)
+"""
+
+ENGINES = {"duckdb", "ibis", "pyarrow", "pandas", "numpy"}
+NOT_FOR_CHECK = {"altair", "vl_convert", "pyspark", "fastapi", "uvicorn", "starlette", "azure"}
+
+
+def loaded(*args: str, cwd=None) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["check", "--help"]])
+def test_start_up_loads_no_engine(args: list[str]) -> None:
+    assert loaded(*args) & ENGINES == set()
+
+
+def test_a_plain_check_loads_no_chart_spark_dashboard_or_azure(tmp_path) -> None:
+    telemetry = tmp_path / "t.parquet"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connector_ga.cli",
+            "simulate",
+            "--out",
+            str(telemetry),
+            "--days",
+            "35",
+            "--requests-per-day",
+            "300",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    modules = loaded(
+        "check", "-t", str(telemetry), "--json", str(tmp_path / "r.json"), cwd=tmp_path
+    )
+    assert "duckdb" in modules  # the check did run on its engine
+    assert (tmp_path / "r.json").exists()
+    assert modules & NOT_FOR_CHECK == set()
