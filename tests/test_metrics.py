@@ -414,6 +414,21 @@ def test_window_edges_and_utc_offsets(csv_file, engine_name):
     assert (m.mac.min, m.mac.partial_lookback) == (1, False)
 
 
+def test_a_request_id_repeats_within_its_connector_only(csv_file, engine_name):
+    """Issue 16.1: connectors a and b log the same ids r0..r3; a also repeats r0 once."""
+    rows = [
+        *[{"time": T, "status": 200, "connector": "a", "request_id": f"r{i}"} for i in range(4)],
+        {"time": T, "status": 200, "connector": "a", "request_id": "r0"},
+        *[{"time": T, "status": 500, "connector": "b", "request_id": f"r{i}"} for i in range(4)],
+    ]
+    fleet = {r.connector: r for r in check_fleet(str(csv_file(rows)), engine=engine_name)}
+    # a: 5 rows, r0 twice -> 4 requests; b: 4 rows, 4 requests (none a duplicate of a's)
+    assert fleet["a"].metrics.requests == 4
+    assert fleet["b"].metrics.requests == 4
+    assert fleet["b"].metrics.faults["connector"] == 4  # four 500s with nothing else
+    assert fleet["a"].data_quality.duplicate_rows == 1
+
+
 def test_duplicates_count_once_and_d_defaults_to_latest_utc_day(csv_file, engine_name):
     rows = [
         *[{"time": T, "status": 200, "request_id": "r1", "connection_id": "c1"}] * 3,

@@ -67,6 +67,18 @@ def test_same_seed_same_file_other_seed_other_data(tmp_path: Path) -> None:
     assert not a.equals(c)
 
 
+def test_two_connectors_simulated_with_one_seed_share_no_request_id(tmp_path: Path) -> None:
+    """Issue 16.1: two runs with seed 7, one per connector name, as a fleet is simulated."""
+    for name in ("contoso-tasks", "fabrikam-crm"):
+        simulate(small(connectors=[name], days=3), tmp_path / f"{name}.parquet")
+    con = duckdb.connect()
+    shared = con.execute(
+        f"SELECT count(*) FROM read_parquet('{tmp_path}/contoso-tasks.parquet') a "
+        f"JOIN read_parquet('{tmp_path}/fabrikam-crm.parquet') b USING (request_id)"
+    ).fetchone()[0]
+    assert shared == 0
+
+
 def test_rows_is_the_exact_number_of_rows_written(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(sim, "CHUNK_ROWS", 1000)  # many chunks, uneven last one
     spec = small(rows=12_345, connectors=["a", "b", "c"], duplicate_rate=0.1)

@@ -162,6 +162,27 @@ def test_a_request_id_repeated_within_one_file_is_stored_once(tmp_path):
     assert counts(store) == (5, 1, 0)
 
 
+def test_a_request_id_repeats_within_its_connector_only(tmp_path):
+    """Two connectors' logs share the ids r00-r05 (issue 16.1): each connector keeps its six
+    requests, in one file or two, and a.csv ingested again adds nothing."""
+    a = write_csv(tmp_path / "a.csv", rows(6))
+    b = write_csv(tmp_path / "b.csv", rows(6, connector="fabrikam-crm"))
+    store = tmp_path / "two-runs.duckdb"
+    ingest(store, a)
+    second = ingest(store, b)
+    # 6 rows of fabrikam-crm, none of them already stored: 6 + 6 = 12
+    assert "6 rows, 6 stored" in " ".join(second.stderr.split())
+    assert counts(store) == (12, 2, 0)
+    assert query(store, "SELECT connector, count(*) FROM requests GROUP BY 1 ORDER BY 1") == [
+        ("contoso-tasks", 6),
+        ("fabrikam-crm", 6),
+    ]
+    both = write_csv(tmp_path / "both.csv", rows(6) + rows(6, connector="fabrikam-crm"))
+    store = tmp_path / "one-file.duckdb"
+    ingest(store, both)
+    assert counts(store) == (12, 1, 0)
+
+
 # --- one transaction: a killed ingest leaves nothing -----------------------------------------
 
 
@@ -405,7 +426,9 @@ def test_prune_deletes_exactly_the_rows_before_d_minus_n_days(tmp_path):
     store = tmp_path / "store.duckdb"
     ingest(store, path)
     assert counts(store) == (12, 1, 0)
-    result = cli("store", "prune", "--keep-days", 5, "--as-of", "2026-11-20", "--store", store)
+    result = cli(
+        "store", "prune", "--keep-days", 5, "--as-of", "2026-11-20", "--force", "--store", store
+    )
     assert result.exit_code == 0, result.output
     assert "deleted 6 requests" in result.stderr
     left = query(
@@ -477,3 +500,38 @@ def test_check_without_telemetry_reads_the_store(tmp_path, monkeypatch):
         assert stored["metrics"][key] == in_place["metrics"][key], key
     assert stored["data_quality"]["unattributed_5xx"] == 2
     assert stored["verdict"] == in_place["verdict"]
+
+
+def test_prune_counts_back_from_the_latest_telemetry_day_and_asks_before_moving_a_criterion(
+    tmp_path,
+):
+    """Telemetry 11-10 .. 11-20, pruned on the clock's day (later than 11-20) without --as-of:
+    D is the latest stored day, 11-20, so --keep-days 5 cuts at 11-15 (not at today - 5,
+    which would delete everything). The days 11-10 .. 11-14 lie in the reliability window
+    [11-20 - 29, 11-20] = [10-22, 11-20]: without --force the prune is refused, exit 2,
+    naming the criteria, and the store keeps its 11 rows; with --force 5 rows go."""
+    times = [f"2026-11-{d}T10:00:00Z" for d in range(10, 21)]  # 11 rows, one a day
+    store = tmp_path / "store.duckdb"
+    ingest(store, write_csv(tmp_path / "days.csv", [{"time": t, "status": 200} for t in times]))
+    refused = cli("store", "prune", "--keep-days", 5, "--store", store)
+    assert refused.exit_code == 2, refused.output
+    assert "availability, slo, success-rate" in refused.stderr
+    assert "--force" in refused.stderr and "2026-11-10" in refused.stderr
+    assert counts(store)[0] == 11
+    forced = cli("store", "prune", "--keep-days", 5, "--force", "--store", store)
+    assert forced.exit_code == 0, forced.output
+    assert "deleted 5 requests" in forced.stderr  # 11-10 .. 11-14
+    assert counts(store)[0] == 6  # 11-15 .. 11-20
+
+
+def test_prune_of_days_no_criterion_rests_on_needs_no_force(tmp_path):
+    """Telemetry on 08-01 .. 08-05 and 11-20; --keep-days 100 from D = 11-20 cuts at 08-12.
+    The oldest day any criterion reads as of 11-20 is MAC's 11-20 - (29 + 29) = 09-23, so
+    removing 08-01 .. 08-05 (5 rows) changes no criterion and needs no --force."""
+    times = [f"2026-08-0{d}T10:00:00Z" for d in range(1, 6)] + ["2026-11-20T10:00:00Z"]
+    store = tmp_path / "store.duckdb"
+    ingest(store, write_csv(tmp_path / "days.csv", [{"time": t, "status": 200} for t in times]))
+    result = cli("store", "prune", "--keep-days", 100, "--store", store)
+    assert result.exit_code == 0, result.output
+    assert "deleted 5 requests" in result.stderr
+    assert counts(store)[0] == 1

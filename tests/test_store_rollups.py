@@ -333,7 +333,9 @@ def test_prune_drops_the_rollups_and_requests_of_the_pruned_days_together(tmp_pa
     rows = mac_rows()
     store = tmp_path / "s.duckdb"
     ingest(store, write_csv(tmp_path / "all.csv", rows))
-    result = cli("store", "prune", "--keep-days", 29, "--as-of", "2026-11-20", "--store", store)
+    result = cli(
+        "store", "prune", "--keep-days", 29, "--as-of", "2026-11-20", "--force", "--store", store
+    )
     assert result.exit_code == 0, result.output
     kept = [r for r in rows if r["time"] >= "2026-10-22"]
     assert f"deleted {len(rows) - len(kept):,} requests" in result.stderr

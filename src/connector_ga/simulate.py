@@ -380,8 +380,13 @@ def _chunk(
         latency[where] = median * rng.lognormal(0.0, sigma, len(where))
         changed[where] = INCIDENT_KINDS.index(inc.kind)
 
+    # Each connector's ids are its own: two connectors simulated with the same seed (in
+    # one run or two) share none, as two real connectors' logs share none.
     key = (np.uint64(pop.index) << np.uint64(40)) | row.astype(np.uint64)
-    ids = _hex_ids(_splitmix64(key ^ id_salt))
+    name_salt = np.random.SeedSequence([zlib.crc32(pop.name.encode()), 11]).generate_state(
+        1, np.uint64
+    )[0]
+    ids = _hex_ids(_splitmix64(key ^ id_salt ^ name_salt))
 
     # Duplicates: re-emitted copies next to their original.
     dup_lo = lo * pop.duplicates // max(pop.originals, 1)

@@ -42,7 +42,7 @@ from .locations import DEFAULT_STORE
 from .metrics.compute import Aggregates, first_of_each_request, input_quality
 from .metrics.model import InputQuality, RejectSample
 from .metrics.series import spans
-from .policy import Policy
+from .policy import Policy, load_policy
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
 from .sources.files import discover
@@ -595,7 +595,7 @@ class _Batch:
             if files:
                 t = requests_of(self.con, files)
                 t = t.filter((t.day >= lo) & (t.day <= hi) & t.request_id.notnull())
-                tables.append(t.select("request_id"))
+                tables.append(t.select("connector", "request_id"))
         return tables
 
     def add(self, path, shown, digest, fmt, fields, default_connector, entry) -> None:
@@ -615,10 +615,11 @@ class _Batch:
                 # The stored ids that are among the new ones first: the engine holds the new
                 # ids while it streams the stored ones, so memory follows the new rows, not
                 # history; then the new rows without those (few, usually none).
-                repeated = ids.filter(ids.request_id.isin(valid.request_id))
-                fresh = fresh.filter(
-                    fresh.request_id.isnull() | ~fresh.request_id.isin(repeated.request_id)
+                # A request_id repeats within its connector only. (A null id joins nothing.)
+                repeated = ids.semi_join(valid, ["connector", "request_id"]).select(
+                    "connector", "request_id"
                 )
+                fresh = fresh.anti_join(repeated, ["connector", "request_id"])
         rows = fresh.select(
             *[c for c in CANONICAL_COLUMNS if c not in ("connection_id", "user_id")],
             connection_id=self._pseudonym(fresh.connection_id),
@@ -877,16 +878,41 @@ def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
 # ---- retention ------------------------------------------------------------------------------
 
 
-def prune(store_path: str | Path, keep_days: int, today: dt.date | None = None) -> int:
-    """Delete the requests of the days before `today - keep_days` (UTC), and those days'
-    rollups, in one transaction; a week's users go with its last day. A segment file that
-    also holds later days is written again without the pruned ones. Returns how many
-    requests were deleted."""
+def criteria_resting_on(
+    days: Sequence[dt.date], as_of: dt.date, policy: Policy | None = None
+) -> list[str]:
+    """The criteria whose value as of `as_of` rests on any of `days`: the reliability window
+    [D-29, D], the complete ISO weeks of WAU, and MAC's minimum over [D-29, D] of
+    lookbacks [d-29, d] (so back to D-58)."""
+    w = (policy or load_policy()).window
+    if not days:
+        return []
+    newest = max(days)
+    last_sunday = as_of - dt.timedelta(days=(as_of.weekday() + 1) % 7)
+    starts = {
+        "availability, slo, success-rate": as_of - dt.timedelta(days=w.reliability_days - 1),
+        "weekly-active-users": last_sunday - dt.timedelta(days=7 * w.wau_weeks - 1),
+        "monthly-active-connections": as_of
+        - dt.timedelta(days=w.mac_days - 1 + w.mac_lookback_days - 1),
+    }
+    return [name for name, start in starts.items() if newest >= start]
+
+
+def prune(
+    store_path: str | Path,
+    keep_days: int,
+    today: dt.date | None = None,
+    *,
+    force: bool = False,
+) -> int:
+    """Delete the requests of the days before `D - keep_days` (UTC), D being `today` or the
+    store's latest telemetry day, and those days' rollups, in one transaction; a week's
+    users go with its last day. A segment file that also holds later days is written again
+    without the pruned ones. A prune that removes days a criterion's value as of D rests on
+    needs `force`. Returns how many requests were deleted."""
     if keep_days < 1:
         raise InputError(f"--keep-days {keep_days}: expected a whole number of days ≥ 1")
     store_path = Path(store_path)
-    today = today or dt.datetime.now(dt.UTC).date()
-    cutoff = today - dt.timedelta(days=keep_days)
     if not store_path.exists():
         raise InputError(f"{store_path}: no store here; run `connector-ga ingest FILES` first")
     with exclusive_lock(lock_path(store_path)):
@@ -894,6 +920,20 @@ def prune(store_path: str | Path, keep_days: int, today: dt.date | None = None) 
         with Store.open(store_path, write=True) as store:
             con = store.con
             index = store.table("segments").execute()
+            stored_days = sorted(set(index["day"].map(_day_of)))
+            if today is None:  # counted back from the latest telemetry day, not the clock
+                if not stored_days:
+                    return 0
+                today = stored_days[-1]
+            cutoff = today - dt.timedelta(days=keep_days)
+            pruned_days = [d for d in stored_days if d < cutoff]
+            changed = criteria_resting_on(pruned_days, today)
+            if changed and not force:
+                raise InputError(
+                    f"store prune --keep-days {keep_days}: would remove {pruned_days[0]}…"
+                    f"{pruned_days[-1]}, days that {', '.join(changed)} rest on as of {today}; "
+                    "pass --force to prune them anyway"
+                )
             old = index[index["day"].map(_day_of) < cutoff]
             deleted = int(old["rows"].sum()) if len(old) else 0
             kept_paths = set(index[index["day"].map(_day_of) >= cutoff]["path"])

@@ -140,13 +140,21 @@ def store_info(
 def store_prune(
     keep_days: Annotated[int, typer.Option("--keep-days", help="Keep this many days.")],
     store: StoreFileOpt = DEFAULT_STORE,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Today (default: UTC).")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Count back from this day (default: the latest stored day)."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Prune days a criterion's value rests on."),
+    ] = False,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
-    """Delete stored requests older than N days, in one transaction."""
+    """Delete stored requests older than N days before the latest stored day, in one
+    transaction."""
     from ..store import prune
 
-    deleted = prune(store, keep_days, parse_date(as_of, "--as-of"))
+    deleted = prune(store, keep_days, parse_date(as_of, "--as-of"), force=force)
     err.print(f"deleted {deleted:,} requests older than {keep_days} days from {store}")
 
 

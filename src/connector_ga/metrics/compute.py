@@ -36,12 +36,14 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
     accepted = t._reject.isnull()
     if connectors:
         accepted = accepted & t.connector.isin(list(connectors))
+    # A request_id repeats within its connector only: two connectors' logs may share ids.
     # Distinct 64-bit hashes cost less than distinct strings; as many hashes as ids proves
     # there is no duplicate. Fewer (a duplicate, or a collision) is settled exactly below.
+    keyed = t.connector.fill_null("").concat("\x1f", t.request_id)
     metrics = {
         "rows": t.count(),
         "with_id": t.request_id.count(where=accepted),
-        "distinct_hashes": engine.id_hash(t.request_id).nunique(
+        "distinct_hashes": engine.id_hash(keyed).nunique(
             where=accepted & t.request_id.notnull()  # a null id may hash to a value
         ),
         "first": t.time.min(where=accepted),
@@ -56,7 +58,9 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
     if row["first"] is not None and row["first"] == row["first"]:  # not null, not NaT
         quality.first_day, quality.last_day = _date(row["first"]), _date(row["last"])
     if int(row["distinct_hashes"]) != int(row["with_id"]):
-        exact = t.aggregate(distinct_ids=t.request_id.nunique(where=accepted)).execute()
+        exact = t.aggregate(
+            distinct_ids=keyed.nunique(where=accepted & t.request_id.notnull())
+        ).execute()
         quality.duplicate_rows = int(row["with_id"]) - int(exact["distinct_ids"].iloc[0])
     for code in REJECT_REASONS:
         n = int(row[f"reject_{code}"])
@@ -110,9 +114,10 @@ def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSa
 
 
 def first_of_each_request(t: ibis.Table) -> ibis.Table:
-    """A repeated request_id counts once: keep its earliest row (rows without an id stay)."""
+    """A request_id repeated within its connector counts once: keep its earliest row (rows
+    without an id stay; two connectors' requests never count as one)."""
     rank = ibis.row_number().over(
-        group_by=t.request_id, order_by=[t.time, t.status, t.fault, t.backend_status]
+        group_by=[t.connector, t.request_id], order_by=[t.time, t.status, t.fault, t.backend_status]
     )
     t = t.mutate(_rank=rank)
     return t.filter(t.request_id.isnull() | (t._rank == 0)).drop("_rank")
