@@ -204,6 +204,33 @@ case(
     [r"ga\.toml", r"exceptions\.customer_requires_production"],
     {**_OK, "ga.toml": GOOD_TOML + '\n[exceptions]\ncustomer_requires_production = "maybe"\n'},
 )
+case(  # a string is not a boolean, even one that reads as yes (issue 16 item 3)
+    "toml-customer-yes-string",
+    _T,
+    [r"ga\.toml", r"exceptions\.customer_requires_production", "true or false"],
+    {**_OK, "ga.toml": GOOD_TOML + '\n[exceptions]\ncustomer_requires_production = "yes"\n'},
+)
+case(  # DESIGN: the exception is "declared with a customer reference in ga.toml"
+    "toml-customer-without-reference",
+    _T,
+    [r"ga\.toml", r"exceptions\.customer_reference", "missing"],
+    {
+        **_OK,
+        "ga.toml": GOOD_TOML
+        + '\n[exceptions]\ncustomer_requires_production = true\ncustomer_reference = " "\n',
+    },
+)
+case(
+    "toml-contact-not-an-address",
+    _T,
+    [r"ga\.toml", r"support\.connector\.contact", "email address", "call Bob"],
+    {
+        **_OK,
+        "ga.toml": GOOD_TOML
+        + '\n[support.connector]\nhours = ["Mon-Fri 08:00-17:00"]\ntimezone = "UTC"\n'
+        + 'contact = "call Bob"\n',
+    },
+)
 case(
     "toml-bad-date",
     _T,

@@ -18,6 +18,7 @@ import pytest
 
 from connector_ga import api
 from connector_ga.config import parse_config
+from connector_ga.errors import InputError
 
 FIRST_MONDAY = dt.date(2026, 11, 2)  # ISO 2026-W45
 D = dt.date(2026, 11, 22)  # Sunday of 2026-W47: the third complete week ends on D
@@ -318,9 +319,18 @@ def test_wau_week_before_first_telemetry_day_counts_as_not_met(judge):
     assert result.exception is None
 
 
-def test_customer_exception_without_a_reference_does_not_apply(judge):
+def test_customer_exception_without_a_reference_is_bad_input():
+    # DESIGN: the exception is "declared with a customer reference in ga.toml"; a blank
+    # reference is a declaration that cannot be checked, so ga.toml is refused, naming it.
     ga = declarations(preview_since="2026-08-31", customer=True, reference="   ")
-    result = judge(usage_rows(connections=10), ga)
+    with pytest.raises(InputError, match=r"ga\.toml: key 'exceptions\.customer_reference'"):
+        parse_config(ga, "ga.toml")
+
+
+def test_no_customer_exception_leaves_low_mac_a_warning(judge):
+    # MAC 10 < 50, preview since 2026-08-31: the 6-month exception applies from
+    # 2026-08-31 + 6 months = 2027-02-28 (February has no 31st), none applies yet.
+    result = judge(usage_rows(connections=10), declarations(preview_since="2026-08-31"))
     assert result.verdict == "ready-with-warnings"
     assert result.exception is None
     assert result.exception_from == dt.date(2027, 2, 28)

@@ -6,12 +6,13 @@ Every error names the file, the key and what was expected, on one line.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from .errors import InputError
 from .textfile import NotUtf8, decode_utf8
@@ -33,6 +34,21 @@ def _check_timezone(value: str | None) -> str | None:
         raise ValueError(
             f"an IANA time zone such as 'America/Los_Angeles', got {value!r}"
         ) from None
+    return value
+
+
+_EMAIL = re.compile(r"^(mailto:)?[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+
+
+def _check_contact(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return value
+    if not (_EMAIL.match(value.strip()) or _URL.match(value.strip())):
+        raise ValueError(
+            "an email address (support@contoso.com) or a web address "
+            f"(https://contoso.com/support), got {value!r}"
+        )
     return value
 
 
@@ -68,6 +84,7 @@ class SupportHours(_Strict):
     contact: str | None = None
 
     _tz = field_validator("timezone")(_check_timezone)
+    _contact = field_validator("contact")(_check_contact)
 
 
 class SupportSection(_Strict):
@@ -76,7 +93,7 @@ class SupportSection(_Strict):
 
 
 class ExceptionsSection(_Strict):
-    customer_requires_production: bool = False
+    customer_requires_production: StrictBool = False
     customer_reference: str = ""
 
 
@@ -117,6 +134,8 @@ def _describe_error(err: dict) -> str:
         "date_from_datetime_inexact",
     ):
         return f"key '{key}': expected a date such as 2026-03-02, got {err.get('input')!r}"
+    if kind == "bool_type":
+        return f"key '{key}': expected true or false, got {err.get('input')!r}"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         return f"key '{key}': expected " + msg[len("Value error, ") :]
@@ -126,9 +145,17 @@ def _describe_error(err: dict) -> str:
 def parse_config(data: dict, source: str = "ga.toml") -> GaConfig:
     """Validate a ga.toml already parsed into a dict."""
     try:
-        return GaConfig.model_validate(data)
+        config = GaConfig.model_validate(data)
     except ValidationError as exc:
         raise InputError(f"{source}: {_describe_error(exc.errors()[0])}") from None
+    exceptions = config.exceptions
+    if exceptions.customer_requires_production and not exceptions.customer_reference.strip():
+        raise InputError(
+            f"{source}: key 'exceptions.customer_reference' is missing: "
+            "customer_requires_production = true needs the customer's reference "
+            "(a name, contract or purchase order a reviewer can check)"
+        )
+    return config
 
 
 def load_config(path: str | Path) -> GaConfig:
