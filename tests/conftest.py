@@ -14,6 +14,15 @@ import pytest
 from connector_ga.schema import CANONICAL_COLUMNS as COLUMNS  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_config_folder(tmp_path_factory, monkeypatch):
+    """Every test has its own user config folder (where the local salt lives) and no
+    CONNECTOR_GA_SALT: nothing is written in the real ~/.config, and no test depends on
+    another's salt."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("CONNECTOR_GA_SALT", raising=False)
+
+
 def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | None = None) -> Path:
     """Write canonical rows as CSV; missing keys are empty cells."""
     columns = (
@@ -36,7 +45,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 def connections_by_rank(results: dict[str, dict]) -> dict[str, dict]:
     """Each connector's JSON result with its fix plan's connections named by rank: they are
-    salted pseudonyms (the store's salt, or the local salt of the folder a check runs in),
+    salted pseudonyms (the store's salt, or the user's local salt),
     so two checks that must agree are compared by rank only."""
     for data in results.values():
         for k, c in enumerate((data.get("fix_plan") or {}).get("connections", [])):
