@@ -616,3 +616,27 @@ def test_odd_otlp_values_are_read_as_text(tmp_path, monkeypatch, name):
     )
     assert code in (0, 1), stderr
     assert json.loads(stdout)["metrics"]["requests"] == 1
+
+
+# name -> (the output option, the message after "error: "), for an output path that cannot
+# be written: /proc takes no new files; a-file is a regular file, so no folder is inside it.
+UNWRITABLE = {
+    "json-in-proc": (
+        ["--json", "/proc/r.json"],
+        "/proc/r.json: cannot write it: cannot create a file in /proc (No such file or directory)",
+    ),
+    "report-under-a-file": (
+        ["--report", "a-file/r.html"],
+        "a-file/r.html: cannot write it: a-file is a file, not a folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(UNWRITABLE))
+def test_an_output_path_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, name):
+    option, message = UNWRITABLE[name]
+    folder = _prepare(tmp_path / name, {"t.csv": rows_with({}), "a-file": "not a folder\n"})
+    code, stdout, stderr = _in_process(["check", "-t", "t.csv", *option], folder, monkeypatch)
+    assert code == 2, stderr
+    assert stderr.strip().splitlines()[-1] == f"error: {message}"
+    assert "unexpected" not in stderr and "a bug in connector-ga" not in stderr
