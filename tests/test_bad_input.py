@@ -640,3 +640,26 @@ def test_an_output_path_that_cannot_be_written_is_one_line(tmp_path, monkeypatch
     assert code == 2, stderr
     assert stderr.strip().splitlines()[-1] == f"error: {message}"
     assert "unexpected" not in stderr and "a bug in connector-ga" not in stderr
+
+
+# name -> other.toml's text: each message must name other.toml (the file given with -c),
+# never ga.toml, which does not exist in the folder.
+OTHER_TOML = {
+    "bad-support-hours": (
+        '[support.backend]\nhours = ["Mon-Fri 09:00-17:00"]\ntimezone = "UTC"\n'
+        '[support.connector]\nhours = ["Mon-Fri 25:00-17:00"]\ntimezone = "UTC"\n'
+        'contact = "help@contoso.com"\n'
+    ),
+    "missing-package": '[connector]\npackage = "no-such-package"\n',
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_TOML))
+def test_config_errors_name_the_file_given(tmp_path, monkeypatch, name):
+    folder = _prepare(tmp_path / name, {"t.csv": rows_with({}), "other.toml": OTHER_TOML[name]})
+    code, stdout, stderr = _in_process(
+        ["check", "-c", "other.toml", "-t", "t.csv", "--json", "-"], folder, monkeypatch
+    )
+    assert code == 2, stderr
+    assert stderr.startswith("error: other.toml"), stderr
+    assert "ga.toml" not in stderr
