@@ -256,6 +256,18 @@ case(
     },
 )
 
+# A typo in a key: the unknown key is named (not the key it leaves missing), and the missing
+# key it most likely meant is suggested.
+case(
+    "policy-key-typo",
+    ["check", "-t", "ok.csv", "--policy", "strict.toml"],
+    [
+        r"^error: strict\.toml: unknown key 'window\.reliabilty_days'",
+        r"did you mean 'window\.reliability_days'\?",
+    ],
+    {**_OK, "strict.toml": _POLICY.replace("reliability_days = 30", "reliabilty_days = 30")},
+)
+
 # Line 3 is `abcd\xff = 1`: four characters, then the bad byte at column 5.
 case(
     "policy-not-utf8",
