@@ -174,6 +174,13 @@ case(
         + '{"time": "2026-11-02T05:00:00Z", "sta'
     },
 )
+# A CSV file read as Parquet (no PAR1 marker at either end; its first line has commas).
+case(
+    "csv-read-as-parquet",
+    ["check", "-t", "t.csv", "--format", "parquet"],
+    [r"^error: t\.csv: not a Parquet file: it looks like CSV text$"],
+    {"t.csv": rows_with({})},
+)
 case("nonexistent-path", ["check", "-t", "nope/t.csv"], [r"nope/t\.csv"])
 case("glob-matches-nothing", ["check", "-t", "logs/*.parquet"], [r"logs/\*\.parquet"])
 
