@@ -174,6 +174,13 @@ case(
         + '{"time": "2026-11-02T05:00:00Z", "sta'
     },
 )
+# A CSV file read as Parquet (no PAR1 marker at either end; its first line has commas).
+case(
+    "csv-read-as-parquet",
+    ["check", "-t", "t.csv", "--format", "parquet"],
+    [r"^error: t\.csv: not a Parquet file: it looks like CSV text$"],
+    {"t.csv": rows_with({})},
+)
 case("nonexistent-path", ["check", "-t", "nope/t.csv"], [r"nope/t\.csv"])
 case("glob-matches-nothing", ["check", "-t", "logs/*.parquet"], [r"logs/\*\.parquet"])
 
@@ -281,6 +288,18 @@ case(
             "[criteria.availability]\n", "[criteria.availability]\nminimum = 0.999\n"
         ),
     },
+)
+
+# A typo in a key: the unknown key is named (not the key it leaves missing), and the missing
+# key it most likely meant is suggested.
+case(
+    "policy-key-typo",
+    ["check", "-t", "ok.csv", "--policy", "strict.toml"],
+    [
+        r"^error: strict\.toml: unknown key 'window\.reliabilty_days'",
+        r"did you mean 'window\.reliability_days'\?",
+    ],
+    {**_OK, "strict.toml": _POLICY.replace("reliability_days = 30", "reliabilty_days = 30")},
 )
 
 # Line 3 is `abcd\xff = 1`: four characters, then the bad byte at column 5.
@@ -643,3 +662,50 @@ def test_odd_otlp_values_are_read_as_text(tmp_path, monkeypatch, name):
     )
     assert code in (0, 1), stderr
     assert json.loads(stdout)["metrics"]["requests"] == 1
+
+
+# name -> (the output option, the message after "error: "), for an output path that cannot
+# be written: /proc takes no new files; a-file is a regular file, so no folder is inside it.
+UNWRITABLE = {
+    "json-in-proc": (
+        ["--json", "/proc/r.json"],
+        "/proc/r.json: cannot write it: cannot create a file in /proc (No such file or directory)",
+    ),
+    "report-under-a-file": (
+        ["--report", "a-file/r.html"],
+        "a-file/r.html: cannot write it: a-file is a file, not a folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(UNWRITABLE))
+def test_an_output_path_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, name):
+    option, message = UNWRITABLE[name]
+    folder = _prepare(tmp_path / name, {"t.csv": rows_with({}), "a-file": "not a folder\n"})
+    code, stdout, stderr = _in_process(["check", "-t", "t.csv", *option], folder, monkeypatch)
+    assert code == 2, stderr
+    assert stderr.strip().splitlines()[-1] == f"error: {message}"
+    assert "unexpected" not in stderr and "a bug in connector-ga" not in stderr
+
+
+# name -> other.toml's text: each message must name other.toml (the file given with -c),
+# never ga.toml, which does not exist in the folder.
+OTHER_TOML = {
+    "bad-support-hours": (
+        '[support.backend]\nhours = ["Mon-Fri 09:00-17:00"]\ntimezone = "UTC"\n'
+        '[support.connector]\nhours = ["Mon-Fri 25:00-17:00"]\ntimezone = "UTC"\n'
+        'contact = "help@contoso.com"\n'
+    ),
+    "missing-package": '[connector]\npackage = "no-such-package"\n',
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_TOML))
+def test_config_errors_name_the_file_given(tmp_path, monkeypatch, name):
+    folder = _prepare(tmp_path / name, {"t.csv": rows_with({}), "other.toml": OTHER_TOML[name]})
+    code, stdout, stderr = _in_process(
+        ["check", "-c", "other.toml", "-t", "t.csv", "--json", "-"], folder, monkeypatch
+    )
+    assert code == 2, stderr
+    assert stderr.startswith("error: other.toml"), stderr
+    assert "ga.toml" not in stderr

@@ -164,3 +164,38 @@ def test_a_negative_wait_is_bad_usage(store):
     done = cli("store", "info", "--store", store, "--wait", -1)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --wait -1: expected a number of seconds ≥ 0"
+
+
+LOCK = textwrap.dedent(
+    """
+    import fcntl, os, sys
+    handle = open(sys.argv[1], "a+")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # the writers' turn, as an ingest takes it
+    handle.write(f"{os.getpid()} connector-ga ingest logs\\n")
+    handle.flush()
+    print("held", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+def test_a_writer_past_the_limit_is_one_line_naming_the_holder_not_a_bug(tmp_path, store):
+    lock = subprocess.Popen(
+        [sys.executable, "-c", LOCK, str(store) + ".lock"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert lock.stdout.readline().strip() == "held"
+        second = write_csv(tmp_path / "b.csv", rows("2026-11-20", 4, "b"))
+        done = cli("ingest", second, "--store", store, "--wait", 1)
+    finally:
+        lock.kill()
+        lock.wait(timeout=30)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, done.stderr  # the waiting line, then the error
+    assert lines[1].startswith(f"error: {store}: still held by process {lock.pid} (python")
+    assert "--wait SECONDS" in lines[1]
+    assert "unexpected" not in done.stderr and "a bug in connector-ga" not in done.stderr

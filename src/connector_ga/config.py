@@ -120,6 +120,8 @@ class GaConfig(_Strict):
 
     # Where the file was read from; relative paths in it are relative to this folder.
     base_dir: Path = Field(default=Path("."), exclude=True)
+    # The file's name as given (`-c other.toml`), for messages about what it declares.
+    source: str = Field(default="ga.toml", exclude=True)
 
 
 def _describe_error(err: dict) -> str:
@@ -175,4 +177,5 @@ def load_config(path: str | Path) -> GaConfig:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
     config = parse_config(data, str(path))
     config.base_dir = path.resolve().parent
+    config.source = str(path)
     return config

@@ -194,17 +194,21 @@ def _support_model(config: GaConfig | None, rule: CriterionPolicy, year_start: d
         backend.model_dump_json() if backend else None,
         connector.model_dump_json() if connector else None,
         year_start,
+        config.source if config else "ga.toml",
     )
     return Criterion(id="support-model", level=rule.level, status=check.status, detail=check.detail)
 
 
 @functools.lru_cache(maxsize=1024)
-def _support_check(backend: str | None, connector: str | None, year_start: dt.date):
+def _support_check(
+    backend: str | None, connector: str | None, year_start: dt.date, source: str = "ga.toml"
+):
     """check_support, once per declarations and year: a history judges many days alike."""
     return check_support(
         SupportHours.model_validate_json(backend) if backend else None,
         SupportHours.model_validate_json(connector) if connector else None,
         year_start,
+        source,
     )
 
 

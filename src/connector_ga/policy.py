@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from decimal import Decimal
@@ -193,11 +194,24 @@ def _describe(err: dict) -> str:
     return f"key '{key}': {err['msg']} (got {err.get('input')!r})"
 
 
+def _first_error(errors: list[dict]) -> str:
+    """The error to show: an unknown key before anything else, as a typo in a key is also
+    reported as the key it leaves missing; then the missing key it most likely meant."""
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    if not unknown:
+        return _describe(errors[0])
+    loc = unknown[0]["loc"]
+    missing = [e["loc"] for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+    meant = difflib.get_close_matches(str(loc[-1]), [str(m[-1]) for m in missing], n=1)
+    hint = f" (did you mean '{'.'.join(str(p) for p in (*loc[:-1], meant[0]))}'?)" if meant else ""
+    return _describe(unknown[0]) + hint
+
+
 def parse_policy(data: dict, source: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{source}: {_describe(exc.errors()[0])}") from None
+        raise InputError(f"{source}: {_first_error(exc.errors())}") from None
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

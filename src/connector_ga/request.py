@@ -120,7 +120,7 @@ def facts_from(config: GaConfig | None, result: Result) -> RequestFacts:
     publisher = config.connector.publisher or result.publisher
     if not publisher:
         raise InputError(
-            "ga.toml: key 'connector.publisher': expected the publisher's name, which the "
+            f"{config.source}: key 'connector.publisher': expected the publisher's name, which the "
             "request's subject and body name"
         )
     backend = config.support.backend

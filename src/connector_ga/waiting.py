@@ -163,7 +163,16 @@ def exclusive_lock(path: str | os.PathLike) -> Iterator[None]:
             except BlockingIOError:
                 raise _Busy(_holder_in(handle)) from None
 
-        retry_while_held(attempt, lambda exc: exc.holder if isinstance(exc, _Busy) else None)
+        try:
+            retry_while_held(attempt, lambda exc: exc.holder if isinstance(exc, _Busy) else None)
+        except StillHeld as busy:  # not our bug: one line naming the holder, exit 2
+            from .errors import InputError
+
+            store = str(path).removesuffix(".lock")  # the store whose writers' lock this is
+            raise InputError(
+                f"{store}: still held by {busy.holder} after waiting {busy.waited:.0f} s; "
+                "try again when it is done, or wait longer with --wait SECONDS"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()} {command_line(os.getpid())}\n")

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import InputError
 from ..result import Result
 
 
@@ -25,11 +26,25 @@ def _umask() -> int:
     return mask
 
 
+def _why_not(path: Path, exc: OSError) -> str:
+    """Why a file cannot be made at `path`: a file where a folder should be, or the system's
+    reason for the folder it would go in."""
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return f"{folder} is a file, not a folder"
+            break
+    return f"cannot create a file in {path.parent} ({exc.strerror or exc})"
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write a file whole or not at all: a temp file in the same folder, then rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # not our bug: one line naming the path and why
+        raise InputError(f"{path}: cannot write it: {_why_not(path, exc)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

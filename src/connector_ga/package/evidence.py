@@ -441,6 +441,6 @@ def package_backend(config) -> BackendEvidence | None:
         package = load_package(config.base_dir / config.connector.package)
     except InputError as exc:
         raise InputError(
-            f"ga.toml [connector] package = {config.connector.package!r}: {exc.message}"
+            f"{config.source} [connector] package = {config.connector.package!r}: {exc.message}"
         ) from None
     return backend_evidence(package)

@@ -136,12 +136,44 @@ def why_unreadable(
             decode_utf8(raw)
         except NotUtf8 as exc:
             return exc.located(shown)
+    if container == "parquet":
+        looks = _not_parquet(path)
+        if looks is not None:
+            return f"{shown}: not a Parquet file: {looks}"
     if container == "json":
         located = json_problem(path)
         if located is not None:
             line, message = located
             return f"{shown}:{line}: not valid JSON: {message}"
     return f"{shown}: cannot be read{f' as {label}' if label else ''}: {problem}"
+
+
+def _not_parquet(path: str) -> str | None:
+    """What a file that should be Parquet looks like, when it is not (a Parquet file begins
+    and ends with the marker PAR1); None when it has the markers."""
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(size - 4, 0))
+        end = handle.read(4)
+    if start[:4] == b"PAR1" and end == b"PAR1" and size >= 8:
+        return None
+    if size == 0:
+        return "it is empty"
+    try:
+        text = start.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(start) - 3:  # not merely a character cut at 4,096 bytes
+            return "it looks like binary data of another kind"
+        text = start[: exc.start].decode("utf-8-sig")
+    first = text.lstrip()
+    if first[:1] in ("{", "["):
+        return "it looks like JSON text"
+    lines = text.splitlines()
+    if lines and "," in lines[0]:
+        return "it looks like CSV text"
+    return "it looks like text"
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> int | None:
