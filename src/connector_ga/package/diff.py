@@ -687,6 +687,7 @@ class _Differ:
                     f"{_show(other.get('type'))}",
                     PROPERTIES,
                 )
+            self._connection_scopes(key, param, other)
             if _cp_required(other) and not _cp_required(param):
                 self.add(
                     "ConnectionParameterNowRequired",
@@ -704,6 +705,25 @@ class _Differ:
                     "new",
                     f"{base}/{escape(key)}",
                     f"new connection parameter '{key}' is required",
+                    PROPERTIES,
+                )
+
+    def _connection_scopes(self, key: str, old: dict, new: dict) -> None:
+        """The scopes of an oauthSetting connection parameter (what users consent to)."""
+
+        def scopes(param: dict) -> list[str]:
+            settings = param.get("oAuthSettings")
+            return _strings(settings.get("scopes")) if isinstance(settings, dict) else []
+
+        before = scopes(old)
+        for scope in scopes(new):
+            if scope not in before:
+                self.add(
+                    "OAuthScopeAdded",
+                    None,
+                    "new",
+                    f"/properties/connectionParameters/{escape(key)}/oAuthSettings/scopes",
+                    f"connection parameter '{key}': scope '{scope}' added",
                     PROPERTIES,
                 )
 

@@ -30,8 +30,9 @@ def _groups(report: DiffReport) -> list[tuple[str, list[Change]]]:
 
 
 def _summary(report: DiffReport) -> str:
+    warnings = report.count("warning")
     return (
-        f"{report.breaking} breaking, {report.count('warning')} warnings, "
+        f"{report.breaking} breaking, {warnings} warning{'s' if warnings != 1 else ''}, "
         f"{report.count('info')} compatible"
     )
 
