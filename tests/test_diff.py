@@ -7,7 +7,9 @@ the program's output.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -648,3 +650,50 @@ def test_markdown_is_a_table_for_a_pull_request(tmp_path):
     assert "| level | operation | rule | change | where |" in out
     row = next(line for line in out.splitlines() if "OperationRemoved" in line)
     assert "`TemplateList`" in row and f"{SWAGGER}:310:7" in row
+
+
+def _commit_on(repo: Path, message: str, when: dt.datetime) -> None:
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", message],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+    )
+
+
+def _deprecate(s, p):
+    o = op(s, *STATUS)
+    o["deprecated"] = True
+    o["summary"] += " (deprecated)"
+    o["description"] += " (deprecated)"
+
+
+@pytest.mark.parametrize("days_ago, warned", [(10, True), (40, False)])
+def test_base_warns_of_a_removal_less_than_30_days_after_the_deprecation(
+    tmp_path, days_ago, warned
+):
+    now = dt.datetime.now(dt.UTC)
+    repo = tmp_path / "repo"
+    shutil.copytree(CONNECTORS / "BoldSign", repo)
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _commit_on(repo, "v1", now - dt.timedelta(days=90))
+    _edit(repo, _deprecate)
+    _commit_on(repo, "deprecate GetDocumentStatus", now - dt.timedelta(days=days_ago))
+    (repo / "README.md").write_text("unrelated\n")
+    _git(repo, "add", "README.md")
+    _commit_on(repo, "a later commit that leaves the definition alone", now - dt.timedelta(days=1))
+    _edit(repo, lambda s, p: s["paths"].pop(STATUS[0]))
+
+    code, out, err = run("--base", "HEAD", repo, "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert ("OperationRemoved", "GetDocumentStatus") in rules(report, "breaking")
+    soon = [c for c in report["changes"] if c["rule"] == "RemovedSoonAfterDeprecation"]
+    if warned:
+        assert len(soon) == 1 and soon[0]["level"] == "warning"
+        assert f"{days_ago} days" in soon[0]["message"]
+    else:
+        assert soon == []

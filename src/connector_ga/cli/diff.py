@@ -54,22 +54,22 @@ def diff(
     if fail_on not in FAIL_ON:
         raise InputError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
     packages = packages or []
+    git_base = None
     with tempfile.TemporaryDirectory(prefix="connector-ga-diff-") as tmp:
         if base is not None:
             if len(packages) > 1:
                 raise InputError("with --base, give one package folder (the working copy)")
             new_path = packages[0] if packages else Path(".")
             new = load_for_diff(new_path)
-            old_path, old_label = export_at_ref(new.path, base, Path(tmp))
-            old = load_for_diff(old_path)
-            old.path = old_path
-            new_label = str(new_path)
+            git_base = export_at_ref(new.path, base, Path(tmp))
+            old = load_for_diff(git_base.folder)
+            old_label, new_label = git_base.label, str(new_path)
         else:
             if len(packages) != 2:
                 raise InputError("give two package folders, OLD and NEW (or --base REF [PACKAGE])")
             old, new = load_for_diff(packages[0]), load_for_diff(packages[1])
             old_label, new_label = str(packages[0]), str(packages[1])
-        report = diff_packages(old, new, old_label, new_label)
+        report = diff_packages(old, new, old_label, new_label, git_base)
         if fmt == "text":
             render_text(report, Console(highlight=False))
         else:

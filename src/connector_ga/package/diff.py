@@ -9,6 +9,7 @@ reported once for every operation that reaches it, naming the definition.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import subprocess
@@ -90,8 +91,40 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
         raise InputError(f"--base needs git: {exc.strerror or exc}") from None
 
 
-def export_at_ref(package: Path, ref: str, into: Path) -> tuple[Path, str]:
-    """Write the package folder as committed at `ref` under `into`: (its folder, its label)."""
+@dataclass(frozen=True)
+class GitBase:
+    """The old package as committed at `ref`: where it was written, and its history."""
+
+    folder: Path
+    label: str  # REF:folder
+    root: Path  # the repository
+    rel: str  # the package folder inside it ("" at the root)
+    ref: str
+
+    def history(self, limit: int = 200) -> list[tuple[str, dt.datetime]]:
+        """The commits that changed the definition, newest first: (commit, commit date)."""
+        file = f"{self.rel}/{SWAGGER}" if self.rel else SWAGGER
+        log = _git(["log", f"-{limit}", "--format=%H %cI", self.ref, "--", file], self.root)
+        found = []
+        for line in log.stdout.decode().splitlines():
+            commit, _, when = line.partition(" ")
+            found.append((commit, dt.datetime.fromisoformat(when)))
+        return found
+
+    def swagger_at(self, commit: str) -> dict | None:
+        file = f"{self.rel}/{SWAGGER}" if self.rel else SWAGGER
+        shown = _git(["show", f"{commit}:{file}"], self.root)
+        if shown.returncode != 0:
+            return None
+        try:
+            data = json.loads(shown.stdout.decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def export_at_ref(package: Path, ref: str, into: Path) -> GitBase:
+    """Write the package folder as committed at `ref` under `into`."""
     package = package.resolve()
     folder = package.parent if package.is_file() else package
     if not folder.is_dir():
@@ -116,7 +149,7 @@ def export_at_ref(package: Path, ref: str, into: Path) -> tuple[Path, str]:
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         members = [m for m in tar.getmembers() if m.isfile() and "/" not in m.name]
         tar.extractall(into, members=members, filter="data")
-    return into, f"{ref}:{rel or '.'}"
+    return GitBase(into, f"{ref}:{rel or '.'}", root, rel, ref)
 
 
 # ------------------------------------------------------------------------- the operations
@@ -186,8 +219,25 @@ def _match(old: list[_Op], new: list[_Op]) -> tuple[list[tuple[_Op, _Op, str]], 
 # ------------------------------------------------------------------------------ comparing
 
 
+def _deprecated(swagger: dict | None, key: str) -> bool:
+    fake = Package(path=Path("."), data={SWAGGER: swagger})
+    return any(op.key == key and op.node.get("deprecated") is True for op in _operations(fake))
+
+
+def deprecated_since(base: GitBase, key: str) -> dt.datetime | None:
+    """When the operation, deprecated at the base, was first committed as deprecated (the
+    earliest commit of the unbroken run of deprecated versions); None when it is not."""
+    since = None
+    for commit, when in base.history():
+        if not _deprecated(base.swagger_at(commit), key):
+            break
+        since = when
+    return since
+
+
 class _Differ:
-    def __init__(self, report: DiffReport) -> None:
+    def __init__(self, report: DiffReport, base: GitBase | None = None) -> None:
+        self.base = base
         self.report = report
         self.old = report.old
         self.new = report.new
@@ -469,6 +519,8 @@ class _Differ:
                 op.pointer,
                 f"operation '{op.key}' ({op.method.upper()} {op.path}) is removed",
             )
+            if self.base is not None and op.node.get("deprecated") is True:
+                self._removed_soon(op)
         # a replacement is of the same sort (trigger or action) as an operation deprecated now
         deprecated_sorts = {
             "x-ms-trigger" in n.node
@@ -494,6 +546,21 @@ class _Differ:
                 )
         self._dynamic_references(new_ops)
         self._package_wide()
+
+    def _removed_soon(self, op: _Op) -> None:
+        since = deprecated_since(self.base, op.key)
+        if since is None:
+            return
+        days = (dt.datetime.now(dt.UTC) - since).days
+        if days < 30:
+            self.add(
+                "RemovedSoonAfterDeprecation",
+                op.key,
+                "old",
+                op.pointer + "/deprecated",
+                f"operation '{op.key}' is removed {days} days after it was deprecated "
+                f"({since.date().isoformat()}), less than 30",
+            )
 
     def _compare_operation(self, old_op: _Op, new_op: _Op, name: str) -> None:
         old_kind = _trigger_kind(self.old, old_op.node)
@@ -827,9 +894,12 @@ def _show(value: Any) -> str:
     return "none" if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def diff_packages(old: Package, new: Package, old_label: str, new_label: str) -> DiffReport:
+def diff_packages(
+    old: Package, new: Package, old_label: str, new_label: str, base: GitBase | None = None
+) -> DiffReport:
+    """The changes from `old` to `new`; with `base` (old read from git), the history too."""
     report = DiffReport(old, new, old_label, new_label)
-    _Differ(report).compare()
+    _Differ(report, base).compare()
     rank = {level: i for i, level in enumerate(LEVELS)}
     report.changes.sort(key=lambda c: (rank[c.level], c.operation or "", c.rule))
     return report

@@ -121,6 +121,12 @@ DIFF_RULES: dict[str, tuple[Level, str, str]] = {
         "the summary and the description, and 30 days' notice",
         DEPRECATE,
     ),
+    "RemovedSoonAfterDeprecation": (
+        "warning",
+        '"Deprecate an operation" asks for at least 30 days\' notice: users had less time '
+        "to move their flows off the operation before it was removed",
+        DEPRECATE,
+    ),
     "VisibilityLoweredToInternal": (
         "warning",
         "an internal operation is hidden from makers: flows that use it keep it, new ones "
