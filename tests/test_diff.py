@@ -697,3 +697,26 @@ def test_base_warns_of_a_removal_less_than_30_days_after_the_deprecation(
         assert f"{days_ago} days" in soon[0]["message"]
     else:
         assert soon == []
+
+
+def test_base_whose_committed_package_does_not_parse_names_the_ref(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(CONNECTORS / "ZohoSign", repo / "zoho")  # its definition lacks a comma
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "v1")
+    shutil.copy(CONNECTORS / "Babybots" / SWAGGER, repo / "zoho" / SWAGGER)  # now it parses
+    code, out, err = run("--base", "HEAD", repo / "zoho")
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert f"HEAD:zoho/{SWAGGER}:14:1" in line
+
+
+def test_broken_api_properties_is_exit_2_with_its_line(tmp_path):
+    old, new = pair(tmp_path, lambda s, p: None)
+    (new / PROPERTIES).write_text('{\n  "properties": {\n    "a": 1,\n  }\n}\n', "utf-8")
+    code, out, err = run(old, new)
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    # the trailing comma: JSON expects a name at line 4, column 3
+    assert f"{new / PROPERTIES}:4:3" in line

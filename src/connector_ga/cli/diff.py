@@ -62,7 +62,7 @@ def diff(
             new_path = packages[0] if packages else Path(".")
             new = load_for_diff(new_path)
             git_base = export_at_ref(new.path, base, Path(tmp))
-            old = load_for_diff(git_base.folder)
+            old = load_for_diff(git_base.folder, git_base.label)
             old_label, new_label = git_base.label, str(new_path)
         else:
             if len(packages) != 2:

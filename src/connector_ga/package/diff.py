@@ -68,13 +68,14 @@ class DiffReport:
         return place
 
 
-def load_for_diff(path: str | Path) -> Package:
-    """A package both of whose JSON files parse; otherwise one line naming file:line:col."""
+def load_for_diff(path: str | Path, label: str | None = None) -> Package:
+    """A package both of whose JSON files parse; otherwise one line naming file:line:col
+    (under `label`, e.g. REF:folder, when the folder is a temporary copy)."""
     package = load_package(path)
     for problem in package.problems:
         if problem.rule == "FileMissing":
             continue  # a package without apiProperties.json is compared without it
-        where = str(package.path / problem.file)
+        where = f"{label}/{problem.file}" if label else str(package.path / problem.file)
         if problem.line is not None:
             where += f":{problem.line}:{problem.column}"
         raise InputError(f"{where}: {problem.message}")
