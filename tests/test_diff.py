@@ -720,3 +720,17 @@ def test_broken_api_properties_is_exit_2_with_its_line(tmp_path):
     (line,) = err.strip().splitlines()
     # the trailing comma: JSON expects a name at line 4, column 3
     assert f"{new / PROPERTIES}:4:3" in line
+
+
+def test_a_request_body_property_removed_is_a_parameter_removed(tmp_path):
+    def edit(s, p):
+        body = param(op(s, *WEBHOOK), "body")["schema"]
+        body["properties"].pop("adminMode")  # a property makers set ("Team user's events")
+        body["required"].remove("adminMode")
+        body["properties"]["label"] = {"type": "string"}  # optional: compatible
+
+    code, report = diff_json(*pair(tmp_path, edit))
+    assert code == 1
+    assert rules(report) == [("ParameterAdded", "WebHooks"), ("ParameterRemoved", "WebHooks")]
+    removed = next(c for c in report["changes"] if c["rule"] == "ParameterRemoved")
+    assert "adminMode" in removed["message"]

@@ -434,6 +434,26 @@ class _Differ:
                         f"{old_at}/properties/{escape(prop)}",
                         f"response property '{sub}' is removed{where}",
                     )
+                else:  # a body property is a parameter in the designer
+                    self.add(
+                        "ParameterRemoved",
+                        name,
+                        "old",
+                        f"{old_at}/properties/{escape(prop)}",
+                        f"request body property '{sub}' is removed{where}",
+                    )
+            if direction == "request":
+                required = set(_strings(new.get("required")))
+                for prop in new_props:
+                    if prop not in old_props and prop not in required:
+                        sub = f"{label}.{prop}" if label else prop
+                        self.add(
+                            "ParameterAdded",
+                            name,
+                            "new",
+                            f"{new_at}/properties/{escape(prop)}",
+                            f"optional request body property '{sub}'{where}",
+                        )
             if direction == "response":
                 for prop in new_props:
                     if prop not in old_props:
@@ -470,10 +490,12 @@ class _Differ:
         if not isinstance(old_resp, dict) or not isinstance(new_resp, dict):
             return
         for code, response in old_resp.items():
-            if not str(code).startswith("2"):
+            if not str(code).startswith("2") and code != "default":
                 continue
             at = f"{old_op.pointer}/responses/{escape(str(code))}"
             if code not in new_resp:
+                if code == "default":
+                    continue
                 self.add("StatusCodeRemoved", name, "old", at, f"success response {code} removed")
                 continue
             new_at = f"{new_op.pointer}/responses/{escape(str(code))}"
@@ -836,7 +858,7 @@ def _walk_dynamic(package: Package, node: Any, at: str, seen: set[str]):
             child = f"{at}/{escape(str(key))}"
             if key in DYNAMIC and isinstance(value, dict):
                 yield key, value, child
-            elif key != "responses" or at.count("/") <= 3:
+            else:
                 yield from _walk_dynamic(package, value, child, seen)
     elif isinstance(node, list):
         for i, value in enumerate(node):
