@@ -21,7 +21,7 @@ def diff(
     packages: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[OLD] NEW",
+            metavar="OLD NEW | PACKAGE",
             help="Two package folders (old, new); with --base, one package (default: .).",
         ),
     ] = None,
@@ -39,10 +39,11 @@ def diff(
         typer.Option("--fail-on", help="breaking (default), or warning: warnings fail too."),
     ] = "breaking",
 ) -> None:
-    """Report the breaking changes between two versions of a connector package.
+    """Report the changes between two versions of a connector package that break its users.
 
-    Exit 0 without a breaking change, 1 with one (or a warning, with --fail-on warning),
-    2 for bad input.
+    `diff OLD NEW`: two folders. `diff --base REF [PACKAGE]`: the package at a git ref.
+
+    Exit 0 without a breaking change, 1 with one (--fail-on warning: or a warning), 2 on bad input.
     """
     from rich.console import Console
 
