@@ -498,6 +498,9 @@ def test_scrive_esign_removed_appendfile_and_cancel_and_moved_its_oauth(tmp_path
         "UpdatePartyEmail",
     ]
     assert ("OperationDeprecated", "WebhookOnDocumentSign") in info
+    # the one new trigger (PollSignedDocuments, x-ms-trigger batch) may replace the
+    # deprecated webhook trigger, and no operation has an x-ms-api-annotation
+    assert [o for r, o in info if r == "ReplacementWithoutAnnotation"] == ["PollSignedDocuments"]
     removed = {
         c["operation"]: c["location"] for c in report["changes"] if c["rule"] == "OperationRemoved"
     }
