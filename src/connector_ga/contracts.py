@@ -22,6 +22,7 @@ CONTRACTS = {
     "promote": "promote --format json (connector-ga/promote/v1)",
     "clouds": "clouds --format json (connector-ga/clouds/v1)",
     "review": "review --json (connector-ga/review/v1)",
+    "diff": "diff --format json (connector-ga/diff/v1)",
 }
 
 

@@ -10,6 +10,7 @@ from .. import __version__
 from . import (
     check,
     common,
+    diff,
     editions,
     history,
     init,
@@ -68,6 +69,7 @@ app.add_typer(store.store_app, name="store")
 app.command("promote")(editions.promote)
 app.command("clouds")(editions.clouds)
 app.command()(lint.lint)
+app.command()(diff.diff)
 app.add_typer(request.request_app, name="request")
 app.command()(serve.serve)
 app.command()(serve.site)

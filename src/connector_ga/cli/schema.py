@@ -17,7 +17,7 @@ def schema(
         str,
         typer.Argument(
             metavar="NAME",
-            help="result, history, watch, lint, promote, clouds or review "
+            help="result, history, watch, lint, promote, clouds, review or diff "
             "(or connector-ga/result/v1).",
         ),
     ],
