@@ -219,4 +219,5 @@ def test_check_with_a_package_path_that_is_no_package(tmp_path):
     ga_toml.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as caught:
         check(load_config(ga_toml))
-    assert caught.value.message.startswith("ga.toml [connector] package = 'nowhere/': ")
+    # The message names the ga.toml it was given (issue 16 item 10), here by its full path.
+    assert caught.value.message.startswith(f"{ga_toml} [connector] package = 'nowhere/': ")
