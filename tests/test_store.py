@@ -535,3 +535,11 @@ def test_prune_of_days_no_criterion_rests_on_needs_no_force(tmp_path):
     assert result.exit_code == 0, result.output
     assert "deleted 5 requests" in result.stderr
     assert counts(store)[0] == 1
+
+
+def test_store_info_without_a_store_suggests_what_it_takes(tmp_path):
+    # Issue 16 item 14: `store info` has no --telemetry; it must not suggest one.
+    result = cli("store", "info", "--store", tmp_path / "absent.duckdb")
+    assert result.exit_code == 2
+    assert "absent.duckdb: no store here" in result.stderr
+    assert "--store PATH" in result.stderr and "--telemetry" not in result.stderr

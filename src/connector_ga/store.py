@@ -170,8 +170,8 @@ class Store:
         if not path.exists():
             if not create:
                 raise InputError(
-                    f"{path}: no store here; run `connector-ga ingest FILES` first "
-                    "or pass --telemetry"
+                    f"{path}: no store here; run `connector-ga ingest FILES` first, "
+                    "or name an existing store with --store PATH"
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
         con = engine.connect()
