@@ -418,64 +418,61 @@ class _Differ:
                         f"{what}: property '{prop}' is now required{where}",
                     )
         old_props, new_props = old.get("properties"), new.get("properties")
+
+        def sub(prop: str) -> str:  # the property's name as makers see it: body.a.b
+            return f"{label}.{prop}" if label else prop
+
+        def response_property_removed(prop: str) -> None:
+            self.add(
+                "ResponsePropertyRemoved",
+                name,
+                "old",
+                f"{old_at}/properties/{escape(prop)}",
+                f"response property '{sub(prop)}' is removed{where}",
+            )
+
         if isinstance(old_props, dict) and isinstance(new_props, dict):
             for prop, schema in old_props.items():
-                sub = f"{label}.{prop}" if label else prop
                 if prop in new_props:
                     self._compare_schema(
                         schema, f"{old_at}/properties/{escape(prop)}", new_props[prop],
-                        f"{new_at}/properties/{escape(prop)}", name, direction, sub, refs,
+                        f"{new_at}/properties/{escape(prop)}", name, direction, sub(prop), refs,
                     )  # fmt: skip
                 elif direction == "response":
-                    self.add(
-                        "ResponsePropertyRemoved",
-                        name,
-                        "old",
-                        f"{old_at}/properties/{escape(prop)}",
-                        f"response property '{sub}' is removed{where}",
-                    )
+                    response_property_removed(prop)
                 else:  # a body property is a parameter in the designer
                     self.add(
                         "ParameterRemoved",
                         name,
                         "old",
                         f"{old_at}/properties/{escape(prop)}",
-                        f"request body property '{sub}' is removed{where}",
+                        f"request body property '{sub(prop)}' is removed{where}",
                     )
             if direction == "request":
                 required = set(_strings(new.get("required")))
                 for prop in new_props:
                     if prop not in old_props and prop not in required:
-                        sub = f"{label}.{prop}" if label else prop
                         self.add(
                             "ParameterAdded",
                             name,
                             "new",
                             f"{new_at}/properties/{escape(prop)}",
-                            f"optional request body property '{sub}'{where}",
+                            f"optional request body property '{sub(prop)}'{where}",
                         )
             if direction == "response":
                 for prop in new_props:
                     if prop not in old_props:
-                        sub = f"{label}.{prop}" if label else prop
                         self.add(
                             "ResponsePropertyAdded",
                             name,
                             "new",
                             f"{new_at}/properties/{escape(prop)}",
-                            f"response property '{sub}'{where}",
+                            f"response property '{sub(prop)}'{where}",
                         )
         elif isinstance(old_props, dict) and old_props and direction == "response":
             if new.get("type") in (None, "object") and "$ref" not in new:
                 for prop in old_props:
-                    sub = f"{label}.{prop}" if label else prop
-                    self.add(
-                        "ResponsePropertyRemoved",
-                        name,
-                        "old",
-                        f"{old_at}/properties/{escape(prop)}",
-                        f"response property '{sub}' is removed{where}",
-                    )
+                    response_property_removed(prop)
         if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
             self._compare_schema(
                 old["items"], old_at + "/items", new["items"], new_at + "/items", name,

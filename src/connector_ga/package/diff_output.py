@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.console import Console
 from rich.markup import escape
 
-from .. import __version__
 from .diff import DIFF_SCHEMA, Change, DiffReport
-from .output import SARIF_SCHEMA, _uri, dumps
+from .output import dumps
 from .rules_diff import DIFF_RULES, LEVELS
+from .sarif import sarif_location, sarif_log, sarif_uri
 
 COLOURS = {"breaking": "red", "warning": "yellow", "info": "cyan"}
 SARIF_LEVEL = {"breaking": "error", "warning": "warning", "info": "note"}
@@ -97,22 +95,12 @@ def to_sarif(report: DiffReport) -> str:
     results = []
     for change in report.changes:
         package = report.old if change.side == "old" else report.new
-        location: dict = {
-            "physicalLocation": {"artifactLocation": {"uri": _uri(package.path / change.file)}}
-        }
+        uri = sarif_uri(package.path / change.file)
         if change.side == "old" and report.old_label != str(report.old.path):
             # the old package is a temporary copy: name it as the git ref does
-            location["physicalLocation"]["artifactLocation"] = {
-                "uri": f"{report.old_label.split(':', 1)[-1].rstrip('/')}/{change.file}"
-                .removeprefix("./")
-            }  # fmt: skip
-        if change.line is not None:
-            location["physicalLocation"]["region"] = {
-                "startLine": change.line,
-                "startColumn": change.column or 1,
-            }
-        if change.pointer:
-            location["logicalLocations"] = [{"fullyQualifiedName": change.pointer}]
+            uri = f"{report.old_label.split(':', 1)[-1].rstrip('/')}/{change.file}"
+            uri = uri.removeprefix("./")
+        location = sarif_location(uri, change.line, change.column, change.pointer)
         results.append(
             {
                 "ruleId": change.rule,
@@ -127,19 +115,7 @@ def to_sarif(report: DiffReport) -> str:
                 },
             }
         )
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {"name": "connector-ga", "version": __version__, "rules": rules}
-                },
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return sarif_log(rules, results)
 
 
 def _cell(text: str) -> str:

@@ -9,19 +9,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from .. import __version__
 from .catalog import MICROSOFT, RULES
 from .clouds import CloudEdition, CloudsResult
 from .editions import Change
 from .findings import SEVERITIES, Finding, count
 from .lint import LintReport, NotAPackage
 from .promote import GA_DIFF, PromoteResult
+from .sarif import sarif_location, sarif_log, sarif_uri
 
 PROMOTE_SCHEMA = "connector-ga/promote/v1"
 CLOUDS_SCHEMA = "connector-ga/clouds/v1"
-SARIF_SCHEMA = (
-    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-)
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 RULE_HELP = (
@@ -156,13 +153,6 @@ def clouds_json(result: CloudsResult) -> dict:
     }
 
 
-def _uri(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_uri()
-
-
 def to_sarif(results: list[LintReport | NotAPackage]) -> str:
     """One SARIF 2.1.0 run for every package, for GitHub code scanning."""
     reports = [r for r in results if isinstance(r, LintReport)]
@@ -183,16 +173,8 @@ def to_sarif(results: list[LintReport | NotAPackage]) -> str:
     sarif_results = []
     for report in reports:
         for finding in report.findings:
-            location: dict = {
-                "physicalLocation": {"artifactLocation": {"uri": _uri(report.path / finding.file)}}
-            }
-            if finding.line is not None:
-                location["physicalLocation"]["region"] = {
-                    "startLine": finding.line,
-                    "startColumn": finding.column or 1,
-                }
-            if finding.pointer:
-                location["logicalLocations"] = [{"fullyQualifiedName": finding.pointer}]
+            uri = sarif_uri(report.path / finding.file)
+            location = sarif_location(uri, finding.line, finding.column, finding.pointer)
             sarif_results.append(
                 {
                     "ruleId": finding.rule,
@@ -203,20 +185,4 @@ def to_sarif(results: list[LintReport | NotAPackage]) -> str:
                     "properties": {"pointer": finding.pointer, "package": str(report.path)},
                 }
             )
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "connector-ga",
-                        "version": __version__,
-                        "rules": rules,
-                    }
-                },
-                "results": sarif_results,
-            }
-        ],
-    }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return sarif_log(rules, sarif_results)
