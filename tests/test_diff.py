@@ -287,6 +287,19 @@ def test_request_body_property_newly_required_or_enum_value_removed(tmp_path):
     assert "developerAppId" in required["message"]
 
 
+def test_a_request_body_property_retyped(tmp_path):
+    def edit(s, p):
+        body = param(op(s, *WEBHOOK), "body")["schema"]
+        body["properties"]["developerAppId"]["type"] = "integer"  # was "string"
+
+    code, report = diff_json(*pair(tmp_path, edit))
+    assert code == 1
+    assert rules(report) == [("RequestPropertyTypeChanged", "WebHooks")]
+    (change,) = report["changes"]
+    assert "developerAppId" in change["message"] and change["level"] == "breaking"
+    assert change["pointer"].endswith("/schema/properties/developerAppId/type")
+
+
 def test_a_dynamic_schema_whose_parameter_is_gone(tmp_path):
     # SendDocumentFromTemplate's signers take their schema from GetTemplateDynamicSigners,
     # passing it templateId
@@ -343,6 +356,82 @@ def test_a_shared_definition_is_reported_once_per_operation_naming_it(tmp_path):
         ("ResponsePropertyRemoved", "GetDocumentStatus"),
     ]
     assert all("'DocumentPropertiesResponse'" in c["message"] for c in report["changes"])
+
+
+def test_a_definition_reached_twice_by_one_operation_is_reported_once(tmp_path):
+    twice = {
+        "type": "object",
+        "properties": {
+            "sent": {"$ref": "#/definitions/DocumentPropertiesResponse"},
+            "signed": {"$ref": "#/definitions/DocumentPropertiesResponse"},
+        },
+    }
+
+    def both(s, p):
+        op(s, *STATUS)["responses"]["200"]["schema"] = json.loads(json.dumps(twice))
+
+    def new(s, p):
+        both(s, p)
+        s["definitions"]["DocumentPropertiesResponse"]["properties"].pop("status")
+
+    code, report = diff_json(*pair(tmp_path, new, old=both))
+    assert code == 1
+    # one operation, one definition, one property gone: one change, not one per property
+    # that reaches it
+    assert rules(report) == [("ResponsePropertyRemoved", "GetDocumentStatus")]
+    (change,) = report["changes"]
+    assert "'sent.status'" in change["message"]
+    assert "'DocumentPropertiesResponse'" in change["message"]
+    assert change["pointer"] == "/definitions/DocumentPropertiesResponse/properties/status"
+
+
+LOCALE = {"name": "locale", "in": "query", "type": "string", "enum": ["en", "fr"]}
+
+
+def test_a_shared_parameter_is_resolved_and_reported_for_each_operation(tmp_path):
+    def both(s, p):
+        s["parameters"]["locale"] = dict(LOCALE)
+        for where in (SEND, STATUS):
+            op(s, *where)["parameters"].append({"$ref": "#/parameters/locale"})
+
+    def new(s, p):
+        both(s, p)
+        s["parameters"]["locale"]["enum"] = ["en"]  # "fr" no longer accepted
+
+    code, report = diff_json(*pair(tmp_path, new, old=both))
+    assert code == 1
+    assert rules(report) == [
+        ("EnumValueRemoved", "GetDocumentStatus"),
+        ("EnumValueRemoved", "SendDocumentFromTemplate"),
+    ]
+    # both at the shared parameter's enum, in the new package
+    assert {c["pointer"] for c in report["changes"]} == {"/parameters/locale/enum"}
+    assert all('"fr"' in c["message"] for c in report["changes"])
+
+
+def test_a_shared_response_is_resolved_and_reported_for_each_operation(tmp_path):
+    shared = {
+        "description": "OK",
+        "schema": {"type": "object", "properties": {"id": {"type": "string"}}},
+    }
+
+    def both(s, p):
+        s["responses"]["Done"] = json.loads(json.dumps(shared))
+        for path in ("/v1/document/download", "/v1/document/downloadAuditLog"):
+            s["paths"][path]["get"]["responses"] = {"200": {"$ref": "#/responses/Done"}}
+
+    def new(s, p):
+        both(s, p)
+        s["responses"]["Done"]["schema"]["properties"]["id"]["type"] = "integer"
+
+    code, report = diff_json(*pair(tmp_path, new, old=both))
+    assert code == 1
+    assert rules(report) == [
+        ("ResponsePropertyTypeChanged", "DownloadAuditTrail"),
+        ("ResponsePropertyTypeChanged", "DownloadDocument"),
+    ]
+    pointers = {c["pointer"] for c in report["changes"]}
+    assert pointers == {"/responses/Done/schema/properties/id/type"}
 
 
 def test_a_success_status_code_removed(tmp_path):
@@ -464,6 +553,19 @@ def test_a_policy_that_changes_the_host_is_a_warning(tmp_path):
     assert code == 0
     assert rules(report) == [("PolicyRouteChanged", None)]
     assert report["changes"][0]["pointer"] == "/properties/policyTemplateInstances/1"
+
+
+def test_a_base_path_changed_is_a_warning(tmp_path):
+    def edit(s, p):
+        s["basePath"] = "/v2"  # was "/": every request goes elsewhere
+
+    old, new = pair(tmp_path, edit)
+    code, report = diff_json(old, new)
+    assert code == 0
+    assert rules(report) == [("HostChanged", None)]
+    assert report["changes"][0]["level"] == "warning"
+    assert report["changes"][0]["pointer"] == "/basePath"
+    assert run(old, new, "--fail-on", "warning")[0] == 1
 
 
 # ---- the real before/after pairs ----------------------------------------------------------
@@ -627,6 +729,37 @@ def test_sarif_validates_and_names_the_lines(tmp_path, sarif_schema):
     }
 
 
+def test_sarif_with_base_names_the_files_as_the_repository_does(
+    tmp_path, sarif_schema, monkeypatch
+):
+    repo = tmp_path / "repo"
+    shutil.copytree(CONNECTORS / "BoldSign", repo / "connector")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "v1")
+    _edit(repo / "connector", lambda s, p: s["paths"].pop(TEMPLATES[0]))
+    monkeypatch.chdir(repo)  # as code scanning runs: from the repository's root
+
+    code, out, err = run("--base", "HEAD", "connector", "--format", "sarif")
+    assert code == 1, err
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    results = {r["ruleId"]: r for r in log["runs"][0]["results"]}
+    assert sorted(results) == ["DynamicReferenceBroken", "OperationRemoved"]
+    # the removal is in the package as committed (a temporary copy), the broken dropdown in
+    # the working copy: both named by their path in the repository, not the copy's
+    for rule in results:
+        where = results[rule]["locations"][0]["physicalLocation"]
+        assert where["artifactLocation"]["uri"] == f"connector/{SWAGGER}"
+    removed = results["OperationRemoved"]
+    assert removed["properties"]["side"] == "old"
+    assert removed["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 310,
+        "startColumn": 7,
+    }
+    assert removed["properties"]["location"] == f"HEAD:connector/{SWAGGER}:310:7"
+
+
 def test_text_groups_by_operation_breaking_first(tmp_path):
     def edit(s, p):
         s["paths"].pop(TEMPLATES[0])
@@ -673,7 +806,10 @@ def _deprecate(s, p):
     o["description"] += " (deprecated)"
 
 
-@pytest.mark.parametrize("days_ago, warned", [(10, True), (40, False)])
+@pytest.mark.parametrize(
+    "days_ago, warned",
+    [(10, True), (29, True), (30, False), (40, False)],  # less than 30 days: a warning
+)
 def test_base_warns_of_a_removal_less_than_30_days_after_the_deprecation(
     tmp_path, days_ago, warned
 ):

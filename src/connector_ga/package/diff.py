@@ -242,6 +242,9 @@ class _Differ:
         self.report = report
         self.old = report.old
         self.new = report.new
+        # (operation, direction, old definition, new definition) already compared: a
+        # definition an operation reaches twice is reported once for it
+        self.compared: set[tuple[str, str, str, str]] = set()
 
     def add(
         self,
@@ -380,13 +383,19 @@ class _Differ:
         if not isinstance(old, dict) or not isinstance(new, dict) or len(refs) > MAX_DEPTH:
             return
         seen = set(refs)
-        ref_name = _ref_name(new) or _ref_name(old)
+        old_ref, new_ref = _ref_name(old), _ref_name(new)
+        ref_name = new_ref or old_ref
         old, old_at = self.old.resolve(old, old_at)
         new, new_at = self.new.resolve(new, new_at)
         if ref_name:
             if ref_name in seen:
                 return  # a recursive definition: compared once
             refs = (*refs, ref_name)
+        if old_ref and new_ref:
+            pair = (name, direction, old_ref, new_ref)
+            if pair in self.compared:
+                return  # reached again by another property of the same operation
+            self.compared.add(pair)
         where = f" (in definition '{refs[-1]}')" if refs else ""
         what = f"{direction} {label}"
         for key in ("type", "format"):
