@@ -144,6 +144,22 @@ def test_the_store_is_as_before_after_a_refused_ingest(tmp_path, store, hold):
     assert stored_rows(store) == 5  # only a.csv
 
 
+def test_store_forget_waits_its_turn_and_past_the_limit_changes_nothing(tmp_path, store, hold):
+    holder = hold()
+    done = cli("store", "forget", tmp_path / "a.csv", "--store", store, "--wait", 0)
+    assert done.returncode == 2
+    assert f"still held by process {holder.pid}" in done.stderr
+    holder.release()
+    assert stored_rows(store) == 5  # a.csv is still there
+    holder = hold()
+    done = waits_then_runs(holder, "store", "forget", tmp_path / "a.csv", "--store", store)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        f"waiting up to 600 s for the store: held by process {holder.pid}"
+    )
+    assert stored_rows(store) == 0  # a.csv's 5 requests gone
+
+
 def test_check_and_store_info_wait_the_same_way(store, hold):
     holder = hold()
     check = waits_then_runs(holder, "check", "--store", store, "--wait", 60, "--json", "-")

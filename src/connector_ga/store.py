@@ -21,6 +21,7 @@ salt is kept in the store) before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -45,7 +46,7 @@ from .metrics.series import spans
 from .policy import Policy, load_policy
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
-from .sources.files import discover
+from .sources.files import discover, display_name
 from .waiting import StillHeld, exclusive_lock, lock_holder, retry_while_held
 
 SCHEMA_VERSION = 2
@@ -332,26 +333,17 @@ def _attach(con: BaseBackend, path: Path, *, read_only: bool) -> None:
 
 def requests_of(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
     """Stored requests as a table of the canonical columns, `file_hash` and `day`."""
-    if not files:
-        schema = ibis.schema({name: _ibis_type(kind) for name, kind in SEGMENT_COLUMNS.items()})
-        return ibis.memtable({name: [] for name in schema.names}, schema=schema)
-    paths = ", ".join(_quoted(f) for f in files)
     name = f"cga_segments_{uuid.uuid4().hex[:12]}"
+    if not files:  # typed in the session: an empty memtable loses its types on the way
+        columns = ", ".join(f"CAST(NULL AS {kind}) AS {c}" for c, kind in SEGMENT_COLUMNS.items())
+        con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {columns} WHERE false")
+        return con.table(name)
+    paths = ", ".join(_quoted(f) for f in files)
     con.raw_sql(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{paths}], "
         "hive_partitioning = false)"
     )
     return con.table(name)
-
-
-def _ibis_type(kind: str) -> str:
-    return {
-        "TIMESTAMPTZ": "timestamp('UTC')",
-        "BIGINT": "int64",
-        "VARCHAR": "string",
-        "DOUBLE": "float64",
-        "DATE": "date",
-    }[kind]
 
 
 # ---- reading for a check --------------------------------------------------------------------
@@ -521,43 +513,131 @@ def ingest(
     base_dir: Path | None = None,
     progress: Callable[[FileReport], None] | None = None,
     found_files: Callable[[int], None] | None = None,
+    max_reject_rate: float | None = None,
+    policy: Policy | str | Path | None = None,
 ) -> IngestReport:
     """Ingest telemetry files into the store; a file whose content is already stored is
     skipped, a request_id already stored is not stored again. Readers keep reading the last
     published state meanwhile; the new state is published at the end in one transaction.
 
-    `found_files` hears how many files the patterns matched; `progress`, each one done.
+    The reject limit of a check applies to the rows of this ingest's new files
+    (`max_reject_rate`, else the policy's): above it nothing is published and the store is
+    as it was. `found_files` hears how many files the patterns matched; `progress`, each
+    one done.
     """
     store_path = Path(store_path)
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
     found = discover(patterns, base_dir)
     if found_files:
         found_files(len(found))
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(lock_path(store_path)):
-        known = _known(store_path)
-        work = engine.connect()
-        ingest_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        staging = segments_dir(store_path) / f"{STAGING}{ingest_id}"
+        created = not store_path.exists()
         try:
-            batch = _Batch(work, known, store_path, staging)
-            report = IngestReport()
-            for path, shown in found:
-                digest = file_hash(path)
-                entry = FileReport(path=shown, hash=digest)
-                if digest in known.hashes:
-                    entry.skipped = True
-                else:
-                    batch.add(path, shown, digest, fmt, fields, default_connector, entry)
-                    known.hashes.add(digest)
-                report.files.append(entry)
-                if progress:
-                    progress(entry)
-            if batch.files:
-                batch.publish(ingest_id)
-            return report
+            return _ingest_locked(
+                store_path, found, fmt, fields, default_connector, progress, limit
+            )
+        except BaseException:
+            if created:  # refused or failed before its first publish: no store left behind
+                _remove_if_unused(store_path)
+            raise
+
+
+def _ingest_locked(store_path, found, fmt, fields, default_connector, progress, limit):
+    known = _known(store_path)
+    work = engine.connect()
+    ingest_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    staging = segments_dir(store_path) / f"{STAGING}{ingest_id}"
+    try:
+        batch = _Batch(work, known, store_path, staging)
+        report = IngestReport()
+        for path, shown in found:
+            digest = file_hash(path)
+            entry = FileReport(path=shown, hash=digest)
+            if digest in known.hashes:
+                entry.skipped = True
+            else:
+                batch.add(path, shown, digest, fmt, fields, default_connector, entry)
+                known.hashes.add(digest)
+            report.files.append(entry)
+            if progress:
+                progress(entry)
+        if batch.files:
+            _refuse_above_limit(report, batch.rejects, limit)
+            batch.publish(ingest_id)
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already once published
+        work.disconnect()
+
+
+def _share(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def _refuse_above_limit(report: IngestReport, rejects: list[dict], limit: float) -> None:
+    """The check's reject limit, over the rows of the files this ingest adds: above it,
+    one line naming the file(s) and the rate, the rejected rows shown before it."""
+    new = [f for f in report.files if not f.skipped]
+    rows = sum(f.rows for f in new)
+    rejected = sum(f.rejected for f in new)
+    if not rows or rejected <= limit * rows:
+        return
+    rate = (
+        f"({_share(rejected / rows)}, more than the {_share(limit)} allowed by --max-reject-rate)"
+    )
+    if len(new) == 1:
+        head = f"{new[0].path}: {rejected:,} of {rows:,} rows rejected {rate}"
+    else:
+        bad = [f for f in new if f.rejected]
+        where = ", ".join(f"{f.rejected:,} in {f.path}" for f in bad[:5])
+        more = f" and {len(bad) - 5} more files" if len(bad) > 5 else ""
+        head = (
+            f"{rejected:,} of the {rows:,} rows of these {len(new)} files rejected {rate}, "
+            f"{where}{more}"
+        )
+    samples = [
+        RejectSample(
+            file=r["path"],
+            line=r["line"],
+            unit=r["unit"],
+            reason=REJECT_REASONS.get(r["reason"], r["reason"]),
+            value=r["value"],
+        )
+        for r in rejects[:10]
+    ]
+    raise InputError(
+        f"{head}: nothing was ingested; fix the telemetry or raise the limit",
+        details=[str(s) for s in samples],
+    )
+
+
+def _remove_if_unused(store_path: Path) -> None:
+    """Remove a store this ingest created, if nothing was ever published to it (no other
+    process wrote a ledger or watch row meanwhile)."""
+    try:
+        con = engine.connect()
+        try:
+            _attach(con, store_path, read_only=True)
+            tables = engine.tables_of(con, ALIAS) - {"meta"}
+            version = con.raw_sql(
+                f"SELECT value FROM {ALIAS}.meta WHERE key = 'version'"
+            ).fetchone()
+            used = (version and version[0] != "0") or any(
+                con.raw_sql(f"SELECT count(*) FROM {ALIAS}.{t}").fetchone()[0] for t in tables
+            )
         finally:
-            shutil.rmtree(staging, ignore_errors=True)  # gone already once published
-            work.disconnect()
+            con.disconnect()
+    except Exception:  # noqa: BLE001 - whatever it is, it is not ours to remove
+        return
+    if used:
+        return
+    store_path.unlink(missing_ok=True)
+    store_path.with_name(store_path.name + ".wal").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # made by this ingest, empty by now
+        segments_dir(store_path).rmdir()
 
 
 class _Batch:
@@ -955,7 +1035,7 @@ def prune(
                         f"UPDATE {ALIAS}.segments SET path = {_quoted(new_path)} "
                         f"WHERE path = {_quoted(path)}"
                     )
-                _respan(store, cutoff)
+                _respan(con, store.segments, cutoff)
                 if deleted:
                     _bump_version(con)
                 engine.commit(con)
@@ -984,10 +1064,9 @@ def _without_days_before(store: Store, path: str, cutoff: dt.date) -> str:
     return new_path
 
 
-def _respan(store: Store, cutoff: dt.date) -> None:
-    """Each connector's first and last request time and rows, after a prune: the rows from
-    the segment index, the times from the first and last days kept."""
-    con = store.con
+def _respan(con: BaseBackend, folder: Path, cutoff: dt.date | None = None) -> None:
+    """Each connector's first and last request time and rows, after a prune (or a forget):
+    the rows from the segment index, the times from the first and last days kept."""
     seg = f"{ALIAS}.segments"
     con.raw_sql(
         f"""CREATE OR REPLACE TEMP TABLE cga_spans AS SELECT connector, min(day) AS first_day,
@@ -1000,9 +1079,277 @@ def _respan(store: Store, cutoff: dt.date) -> None:
             f"SELECT DISTINCT path FROM {seg} WHERE connector = {_quoted(connector)} "
             f"AND day IN (DATE '{first_day}', DATE '{last_day}')"
         ).fetchall()
-        listed = ", ".join(_quoted(str(store.segments / f)) for (f,) in files)
+        listed = ", ".join(_quoted(str(folder / f)) for (f,) in files)
+        kept = "" if cutoff is None else f" AND day >= DATE '{cutoff.isoformat()}'"
         con.raw_sql(
             f"INSERT INTO {ALIAS}.spans SELECT {_quoted(connector)}, min(time), max(time), "
             f"{int(rows)} FROM read_parquet([{listed}], hive_partitioning = false) "
-            f"WHERE connector = {_quoted(connector)} AND day >= DATE '{cutoff.isoformat()}'"
+            f"WHERE connector = {_quoted(connector)}{kept}"
         )
+
+
+# ---- forgetting an ingested file ------------------------------------------------------------
+
+HASH_PREFIX = 8  # the fewest hex digits of a content hash that name a file
+
+
+@dataclass
+class ForgottenFile:
+    path: str
+    hash: str
+    requests: int = 0  # its stored requests, removed
+    rejects: int = 0  # its rejected rows, removed
+    # Files ingested after it that found requests already stored (request_id): those that
+    # were its requests are not stored, and do not come back by forgetting it.
+    deduplicated_after: list[str] = field(default_factory=list)
+
+
+def forget(store_path: str | Path, keys: Sequence[str]) -> list[ForgottenFile]:
+    """Remove ingested files from the store as if they had never been ingested, in one
+    publish under the writers' lock: their stored requests (a segment file that holds other
+    files' requests too is written again without them), their rejects and their rows of the
+    file table; the rollups of the days (and weeks) they touched are computed again from the
+    requests that remain. A key is a path as the file table records it, a file whose content
+    was ingested, or a content hash (a unique prefix of at least 8 hex digits); a key that
+    names no ingested file, or more than one, changes nothing."""
+    store_path = Path(store_path)
+    if not store_path.exists():
+        raise InputError(
+            f"{store_path}: no store here; run `connector-ga ingest FILES` first, "
+            "or name an existing store with --store PATH"
+        )
+    with exclusive_lock(lock_path(store_path)):
+        _remove_staging(store_path)
+        with Store.open(store_path) as store:  # read briefly; readers go on meanwhile
+            files = store.table("files").order_by("ingested_at").execute()
+            index = store.table("segments").execute()
+        chosen: dict[str, ForgottenFile] = {}
+        for key in keys:
+            digest, shown = _ingested_file(key, files)
+            chosen.setdefault(digest, ForgottenFile(path=shown, hash=digest))
+        forgotten = list(chosen.values())
+        for entry in forgotten:
+            since = files[files["hash"] == entry.hash]["ingested_at"].iloc[0]
+            later = files[(files["ingested_at"] > since) & (files["duplicates"] > 0)]
+            entry.deduplicated_after = [
+                p for h, p in zip(later["hash"], later["path"], strict=True) if h not in chosen
+            ]
+        con = engine.connect()
+        try:
+            _forget_locked(con, store_path, index, forgotten)
+        finally:
+            con.disconnect()
+        return forgotten
+
+
+def _ingested_file(key: str, files) -> tuple[str, str]:
+    """The (hash, path) of the one ingested file `key` names: its recorded path (or the
+    same file named from here), a hash prefix, or a file whose content was ingested."""
+    records = list(files[["hash", "path", "ingested_at"]].itertuples(index=False))
+
+    def one(matches: list, what: str) -> tuple[str, str]:
+        if len(matches) == 1:
+            return matches[0].hash, matches[0].path
+        listed = ", ".join(f"{m.hash[:12]} ingested {str(m.ingested_at)[:19]}" for m in matches[:5])
+        raise InputError(
+            f"{key}: {len(matches)} ingested files have this {what} ({listed}); "
+            "name one by its hash"
+        )
+
+    by_path = [r for r in records if r.path == key]
+    if not by_path:
+        here = display_name(os.path.abspath(os.path.expanduser(key)))
+        by_path = [r for r in records if r.path == here]
+    if by_path:
+        return one(by_path, "path")
+    text = key.lower()
+    if len(text) >= HASH_PREFIX and all(c in "0123456789abcdef" for c in text):
+        by_hash = [r for r in records if r.hash.startswith(text)]
+        if by_hash:
+            return one(by_hash, "hash prefix")
+    if os.path.isfile(key):
+        digest = file_hash(key)
+        by_content = [r for r in records if r.hash == digest]
+        if by_content:
+            return by_content[0].hash, by_content[0].path
+    raise InputError(
+        f"{key}: no ingested file has this path or content hash "
+        f"(a hash takes at least {HASH_PREFIX} hex digits; `connector-ga store info` lists "
+        "the files)"
+    )
+
+
+def _forget_locked(
+    con: BaseBackend, store_path: Path, index, forgotten: list[ForgottenFile]
+) -> None:
+    folder = segments_dir(store_path)
+    con.raw_sql("SET preserve_insertion_order = false")
+    hashes = [f.hash for f in forgotten]
+    by_hash = {f.hash: f for f in forgotten}
+    relative = {str(folder / p): p for p in sorted(set(index["path"]))}
+    # Their requests in each segment file (the row groups of other files are skipped by
+    # their statistics: a segment file holds one ingested file's rows, except an upgrade's).
+    removed: list[tuple] = []
+    if relative:
+        listed = ", ".join(_quoted(f) for f in relative)
+        removed = con.raw_sql(
+            f"SELECT filename, file_hash, connector, day, count(*) FROM read_parquet("
+            f"[{listed}], filename = true, hive_partitioning = false) "
+            f"WHERE file_hash IN ({', '.join(_quoted(h) for h in hashes)}) GROUP BY ALL"
+        ).fetchall()
+    removed_rows: dict[str, int] = {}
+    touched_days: set[tuple[str, dt.date]] = set()
+    for filename, digest, connector, day, n in removed:
+        path = relative[filename]
+        removed_rows[path] = removed_rows.get(path, 0) + int(n)
+        by_hash[digest].requests += int(n)
+        touched_days.add((connector, _day_of(day)))
+    stored_rows = index.groupby("path")["rows"].sum().to_dict() if len(index) else {}
+    touched = sorted(removed_rows)
+    mixed = [p for p in touched if removed_rows[p] < int(stored_rows[p])]
+    rewritten: dict[str, str] = {}
+    try:
+        for path in mixed:
+            rewritten[path] = _without_files(con, folder, path, hashes)
+        kept = index[~index["path"].isin(touched)][["path", "connector", "day", "ingest"]]
+        new_rows = _index_rows(con, folder, rewritten, index)
+        after = [(r.path, r.connector, _day_of(r.day)) for r in kept.itertuples(index=False)] + [
+            (r["path"], r["connector"], _day_of(r["day"])) for r in new_rows
+        ]
+        _stage_rollups(con, folder, touched_days, after, touched, hashes)
+        _attach(con, store_path, read_only=False)
+        try:
+            engine.begin(con)
+            try:
+                _publish_forget(con, folder, touched, new_rows, hashes, by_hash)
+                engine.commit(con)
+            except BaseException:
+                engine.rollback(con)
+                raise
+        finally:
+            con.raw_sql(f"DETACH {ALIAS}")
+    except BaseException:
+        for new_path in rewritten.values():  # listed nowhere
+            (folder / new_path).unlink(missing_ok=True)
+        raise
+    for path in touched:  # no reader is told of them any more
+        _unlink_segment(folder, path)
+
+
+def _without_files(con: BaseBackend, folder: Path, path: str, hashes: list[str]) -> str:
+    """A segment file written again without the rows of the forgotten files; its new path."""
+    new_path = str(Path(path).with_name(f"forgot-{uuid.uuid4().hex[:8]}-{Path(path).name}"))
+    listed = ", ".join(_quoted(h) for h in hashes)
+    con.raw_sql(
+        f"COPY (SELECT * FROM read_parquet({_quoted(str(folder / path))}, "
+        f"hive_partitioning = false) WHERE file_hash NOT IN ({listed})) "
+        f"TO {_quoted(str(folder / new_path))} (FORMAT PARQUET)"
+    )
+    return new_path
+
+
+def _index_rows(con: BaseBackend, folder: Path, rewritten: dict[str, str], index) -> list[dict]:
+    """The segment index rows of the files written again: connectors, days, rows."""
+    ingest_of = dict(zip(index["path"], index["ingest"], strict=True)) if len(index) else {}
+    out = []
+    for old, new in rewritten.items():
+        rows = con.raw_sql(
+            f"SELECT connector, day, count(*) FROM read_parquet({_quoted(str(folder / new))}, "
+            "hive_partitioning = false) GROUP BY ALL"
+        ).fetchall()
+        out += [
+            {
+                "path": new,
+                "connector": c,
+                "day": _day_of(d),
+                "rows": int(n),
+                "ingest": ingest_of[old],
+            }
+            for c, d, n in rows
+        ]
+    return out
+
+
+def _stage_rollups(
+    con: BaseBackend,
+    folder: Path,
+    touched_days: set[tuple[str, dt.date]],
+    after: list[tuple[str, str, dt.date]],
+    touched: list[str],
+    hashes: list[str],
+) -> None:
+    """Into temp tables: the touched (connector, day)s, their rollups computed again from the
+    requests that remain (`cga_forget_<name>`), and the users of a touched week that only
+    the forgotten files had (`cga_forget_users`)."""
+    con.raw_sql("CREATE TEMP TABLE cga_forget_days (connector VARCHAR, day DATE)")
+    if touched_days:
+        values = ", ".join(f"({_quoted(c)}, DATE '{d.isoformat()}')" for c, d in touched_days)
+        con.raw_sql(f"INSERT INTO cga_forget_days VALUES {values}")
+    days = con.table("cga_forget_days")
+    weeks = {(c, d - dt.timedelta(days=d.weekday())) for c, d in touched_days}
+    wanted = {w + dt.timedelta(days=i) for _, w in weeks for i in range(7)}
+    paths = sorted({str(folder / p) for p, _, d in after if d in wanted})
+    remaining = attribute(requests_of(con, paths), rollups.DEFAULT_UNATTRIBUTED)
+    of_days = remaining.semi_join(days, ["connector", "day"])
+    for name in rollups.NAMES:
+        if name != "weekly_users":
+            con.create_table(f"cga_forget_{name}", obj=rollups.build(name, of_days), temp=True)
+    users = rollups.build("weekly_users", remaining)
+    gone = requests_of(con, [str(folder / p) for p in touched])
+    gone = attribute(gone.filter(gone.file_hash.isin(hashes)), rollups.DEFAULT_UNATTRIBUTED)
+    only_theirs = rollups.build("weekly_users", gone).anti_join(
+        users, ["connector", "week", "user_id"]
+    )
+    con.create_table("cga_forget_users", obj=only_theirs, temp=True)
+
+
+def _publish_forget(
+    con: BaseBackend,
+    folder: Path,
+    touched: list[str],
+    new_rows: list[dict],
+    hashes: list[str],
+    by_hash: dict[str, ForgottenFile],
+) -> None:
+    listed = ", ".join(_quoted(h) for h in hashes)
+    for name in rollups.NAMES:
+        target = f"{ALIAS}.rollup_{name}"
+        if name == "weekly_users":
+            con.raw_sql(
+                f"DELETE FROM {target} USING cga_forget_users u WHERE "
+                f"{target}.connector = u.connector AND {target}.week = u.week "
+                f"AND {target}.user_id = u.user_id"
+            )
+            continue
+        con.raw_sql(
+            f"DELETE FROM {target} USING cga_forget_days d WHERE "
+            f"{target}.connector = d.connector AND {target}.day = d.day"
+        )
+        columns = ", ".join(rollups.SCHEMAS[name])
+        con.raw_sql(f"INSERT INTO {target} SELECT {columns} FROM cga_forget_{name}")
+    if touched:
+        paths = ", ".join(_quoted(p) for p in touched)
+        con.raw_sql(f"DELETE FROM {ALIAS}.segments WHERE path IN ({paths})")
+    _insert(con, "segments", new_rows, SEGMENT_SCHEMA)
+    for digest, n in con.raw_sql(
+        f"SELECT file_hash, count(*) FROM {ALIAS}.rejects WHERE file_hash IN ({listed}) "
+        "GROUP BY ALL"
+    ).fetchall():
+        by_hash[digest].rejects = int(n)
+    con.raw_sql(f"DELETE FROM {ALIAS}.rejects WHERE file_hash IN ({listed})")
+    con.raw_sql(f"DELETE FROM {ALIAS}.files WHERE hash IN ({listed})")
+    _respan(con, folder)
+    _bump_version(con)
+
+
+def _unlink_segment(folder: Path, path: str) -> None:
+    """A segment file no publish lists any more, and the folders it leaves empty."""
+    target = folder / path
+    target.unlink(missing_ok=True)
+    for parent in target.parents:
+        if parent == folder:
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break

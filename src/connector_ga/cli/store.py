@@ -1,4 +1,4 @@
-"""`connector-ga ingest` and `connector-ga store info|prune`: the embedded store."""
+"""`connector-ga ingest` and `connector-ga store info|prune|forget|export`: the embedded store."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from rich.console import Console
 from ..locations import DEFAULT_STORE
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
+    PolicyOpt,
+    RejectOpt,
     WaitOpt,
+    check_reject_rate,
     err,
     load_config_here,
     parse_date,
@@ -21,7 +24,9 @@ from .common import (
     waits_for_store,
 )
 
-store_app = typer.Typer(help="The embedded store: what it holds, and retention.")
+store_app = typer.Typer(
+    help="The embedded store: what it holds, retention, and taking a file back out."
+)
 
 StoreFileOpt = Annotated[Path, typer.Option("--store", help="The store file.")]
 
@@ -37,13 +42,17 @@ def ingest(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml).")
     ] = None,
+    policy: PolicyOpt = None,
+    max_reject_rate: RejectOpt = None,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
-    """Ingest telemetry into the store, in one transaction; ids are pseudonymised first."""
+    """Ingest telemetry into the store, in one transaction; ids are pseudonymised first.
+    Files with more bad rows than --max-reject-rate allows (as `check`) are refused whole."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..store import ingest as ingest_files
 
+    check_reject_rate(max_reject_rate)
     cfg = load_config_here(config)
     started = time.perf_counter()
     done_rows = 0
@@ -71,6 +80,8 @@ def ingest(
             default_connector=cfg.connector.id if cfg else None,
             progress=advance,
             found_files=lambda total: bar.update(task, total=total),
+            max_reject_rate=max_reject_rate,
+            policy=policy,
         )
     elapsed = time.perf_counter() - started
     for entry in report.files:
@@ -156,6 +167,44 @@ def store_prune(
 
     deleted = prune(store, keep_days, parse_date(as_of, "--as-of"), force=force)
     err.print(f"deleted {deleted:,} requests older than {keep_days} days from {store}")
+
+
+@store_app.command("forget")
+@user_errors
+@waits_for_store
+def store_forget(
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="Ingested files: a path as `store info` lists it, or a content hash "
+            "(a unique prefix of at least 8 hex digits).",
+        ),
+    ],
+    store: StoreFileOpt = DEFAULT_STORE,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Take ingested files back out: their requests, rollups and rejects, in one publish."""
+    from ..store import forget
+
+    forgotten = forget(store, files)
+    for entry in forgotten:
+        err.print(
+            f"forgot {entry.path} ({entry.hash[:12]}): {entry.requests:,} requests, "
+            f"{entry.rejects:,} rejected rows"
+        )
+        if entry.deduplicated_after:
+            later = ", ".join(entry.deduplicated_after[:3])
+            more = (
+                f" and {len(entry.deduplicated_after) - 3} more"
+                if len(entry.deduplicated_after) > 3
+                else ""
+            )
+            err.print(
+                f"  note: {later}{more}, ingested after {entry.path}, had requests already "
+                f"stored (same request_id); those that were {entry.path}'s are not in the "
+                "store now: forget and ingest them again to store them"
+            )
+    err.print(f"removed {len(forgotten)} file(s) from {store} in one publish")
 
 
 @store_app.command("export")
