@@ -207,6 +207,16 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
     write_csv(mixed / "t.csv", rows + extra(500, 200, 1))
     ga_toml(mixed)
     calls["mixed"] = (["check", "-c", "ga.toml", "-t", "t.csv", "--json", "-"], mixed)
+    # The same rows in two files, after one -t as a shell expands an unquoted `-t *.csv`.
+    write_csv(mixed / "split" / "a.csv", usage_rows())
+    write_csv(
+        mixed / "split" / "b.csv",
+        extra(429, None, 3) + extra(503, 503, 2) + extra(404, 404, 4) + extra(500, 200, 1),
+    )
+    calls["two-files-after-t"] = (
+        ["check", "-c", "ga.toml", "-t", "split/a.csv", "split/b.csv", "--json", "-"],
+        mixed,
+    )
 
     # No ga.toml at all, only --telemetry: declarations are insufficient-data.
     bare = base / "bare"
@@ -406,6 +416,18 @@ def test_json_numbers_are_the_hand_counted_ones(runs):
         "unattributed_5xx": 0,
         "rows_without_connection": 0,
     }
+
+
+def test_several_paths_after_one_t_are_all_read(runs):
+    """Issue 16 item 13: `-t split/*.csv` unquoted reaches the command as two words."""
+    run = runs["two-files-after-t"]
+    assert run.returncode == 1, run.stderr  # not-ready, as `mixed` (its rows, split)
+    m = document(run)["metrics"]
+    # a.csv: 1500 usage requests; b.csv: 3 throttled + 2 backend + 4 client + 1 connector
+    # = 10. Both: 1510 requests, eligible 1510 - 3 = 1507; only a.csv would be 1500.
+    assert (m["requests"], m["eligible"], m["throttled"]) == (1510, 1507, 3)
+    assert m["faults"] == {"none": 1500, "client": 4, "backend": 2, "connector": 1, "throttled": 3}
+    assert m["availability"] == pytest.approx(1 - 1 / 1507)
 
 
 def test_json_file_is_written_and_the_table_goes_to_stdout(runs, cli_base):

@@ -226,6 +226,75 @@ def waits_for_store(command):
     return wrapper
 
 
+# ---- `-t a.parquet b.parquet`: several paths after one -t --------------------------------
+
+
+def spread_telemetry(args: list[str], flags: tuple[str, ...], stop: frozenset = frozenset()):
+    """`-t a b c` read as `-t a -t b -t c`: a shell expands an unquoted `-t logs/*.parquet`
+    into several words. Every word after -t up to the next option (or `--`, or a
+    sub-command's name in `stop`) is a telemetry path."""
+    out: list[str] = []
+    taking = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if arg in flags and i + 1 < len(args):
+            out += [arg, args[i + 1]]
+            taking = True
+            i += 2
+            continue
+        if taking and not arg.startswith("-") and arg not in stop:
+            out += [flags[-1], arg]
+        else:
+            taking = False
+            out.append(arg)
+        i += 1
+    return out
+
+
+def _telemetry_flags(command) -> tuple[str, ...]:
+    for param in command.params:
+        if param.name == "telemetry" and isinstance(param, typer.core.TyperOption):
+            return tuple(param.opts)
+    return ()
+
+
+# Typer carries its own Click: its usage error (exit 2, "Error: …" under the usage line).
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class TelemetryCommand(typer.core.TyperCommand):
+    """A command with -t/--telemetry: several paths after one -t are all telemetry."""
+
+    def parse_args(self, ctx, args):
+        flags = _telemetry_flags(self)
+        spread = spread_telemetry(args, flags) if flags else args
+        try:
+            return super().parse_args(ctx, spread)
+        except typer.BadParameter as exc:  # a positional argument missing: taken by -t
+            if spread == args or not isinstance(exc.param, typer.core.TyperArgument):
+                raise
+            name = exc.param.metavar or (exc.param.name or "").upper()
+            raise _UsageError(
+                f"-t takes every path up to the next option: put {name} before -t "
+                f"(or quote the pattern: -t 'logs/*.parquet')",
+                ctx,
+            ) from None
+
+
+class TelemetryGroup(typer.core.TyperGroup):
+    """A command group whose own options have -t/--telemetry (`request`)."""
+
+    def parse_args(self, ctx, args):
+        flags = _telemetry_flags(self)
+        if flags:
+            args = spread_telemetry(args, flags, frozenset(self.commands))
+        return super().parse_args(ctx, args)
+
+
 # ---- option types shared by several commands ------------------------------------------
 
 _TYPE_WORDS = {"str": "TEXT", "path": "PATH", "int": "INTEGER", "float": "NUMBER"}

@@ -22,6 +22,8 @@ from .common import (
     FormatOpt,
     PolicyOpt,
     RejectOpt,
+    TelemetryCommand,
+    TelemetryGroup,
     TelemetryOpt,
     WaitOpt,
     err,
@@ -44,6 +46,7 @@ StoreOpt = Annotated[
 
 
 request_app = typer.Typer(
+    cls=TelemetryGroup,
     help="Write the GA request email to Microsoft (ga-request.eml, with the HTML report "
     "and JSON result attached beside it) and record it in the store; --send sends it. "
     "Exit 1, naming the blocking criteria, when the connector is not ready.",
@@ -176,7 +179,7 @@ def request(
     )
 
 
-@request_app.command("status")
+@request_app.command("status", cls=TelemetryCommand)
 @user_errors
 @waits_for_store
 def status(
