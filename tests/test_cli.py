@@ -443,6 +443,74 @@ def test_json_file_is_written_and_the_table_goes_to_stdout(runs, cli_base):
         json.loads(run.stdout)
 
 
+# --- a reader that goes away (`| head -1`) ---------------------------------------------
+
+
+def _ready_folder(folder: Path) -> Path:
+    """The `ready` run's folder: its verdict is `ready`, exit code 0 (see
+    test_exit_code_follows_the_verdict), which a stop on the broken pipe (exit 1) is not."""
+    write_csv(folder / "t.csv", usage_rows())
+    ga_toml(folder, paths=["t.csv"])
+    return folder
+
+
+def _written(folder: Path) -> dict:
+    result = json.loads((folder / "r.json").read_text(encoding="utf-8"))  # whole, valid JSON
+    assert result["verdict"] == "ready"
+    assert (folder / "r.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    return result
+
+
+def test_stdout_closed_after_the_first_line_writes_the_files_and_keeps_the_verdict(tmp_path):
+    """Issue 16 item 15: `check … --json r.json | head -1` wrote no r.json and exited 1."""
+    folder = _ready_folder(tmp_path)
+    command = " ".join([*CLI, "check", "--json", "r.json", "--report", "r.html"])
+    shell = subprocess.run(
+        ["bash", "-c", f'{command} | head -1; exit "${{PIPESTATUS[0]}}"'],
+        cwd=folder,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert shell.returncode == 0, shell.stderr  # the verdict's code: ready
+    assert len(shell.stdout.splitlines()) == 1
+    assert "Traceback" not in shell.stderr
+    _written(folder)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--json", "r.json", "--report", "r.html"],  # the table on stdout
+        ["--json", "-", "--report", "r.html", "--markdown", "r.md"],  # the JSON on stdout
+    ],
+    ids=["table", "json"],
+)
+def test_stdout_closed_before_the_first_byte_writes_the_files_and_keeps_the_verdict(tmp_path, args):
+    """The reader gone before anything is written: every write to stdout meets a broken
+    pipe, deterministically."""
+    folder = _ready_folder(tmp_path)
+    proc = subprocess.Popen(
+        [*CLI, "check", *args],
+        cwd=folder,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=180) == 0, stderr  # the verdict's code: ready
+    assert "Traceback" not in stderr and "unexpected" not in stderr
+    assert "wrote the HTML report to r.html" in stderr
+    if "r.json" in args:
+        _written(folder)
+    else:
+        assert "Ready" in (folder / "r.md").read_text(encoding="utf-8")
+        assert (folder / "r.html").is_file()
+
+
 # --- without ga.toml; init ----------------------------------------------------------------
 
 

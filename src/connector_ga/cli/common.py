@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
+import traceback
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -18,8 +20,42 @@ from rich.markup import escape
 from ..errors import InputError
 from ..locations import DEFAULT_STORE
 
+
+def _quiet(stream) -> None:
+    """Point a closed pipe's file descriptor at /dev/null (Python's recipe for SIGPIPE), so
+    what is still written to it, and the flush at exit, go nowhere instead of failing."""
+    try:
+        fileno = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing to quiet
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
+class Terminal(Console):
+    """A console that a closed pipe (`check … | head -1`) does not stop: Rich's default
+    exits with code 1 there; this one stops printing and the command goes on, writing the
+    files asked for and exiting with its verdict's code."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _quiet(self.file)
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; a reader that went away (`| head -1`) stops nothing else."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet(sys.stdout)
+
+
 # Messages on stderr are never wrapped: one line each, whatever the terminal's width.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Terminal(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
 
@@ -49,8 +85,9 @@ def user_errors(command):
         except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own way out
             raise
         except Exception as exc:
-            if debug:
-                raise
+            if debug:  # the traceback, and still exit code 2: not a verdict
+                traceback.print_exc()
+                raise typer.Exit(EXIT_INPUT) from None
             lines = str(exc).strip().splitlines()
             what = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
             err.print(

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ..errors import InputError
@@ -25,6 +24,7 @@ from .common import (
     TelemetryCommand,
     TelemetryGroup,
     TelemetryOpt,
+    Terminal,
     WaitOpt,
     err,
     load_config_here,
@@ -127,7 +127,7 @@ def request(
             "ga.toml [support.connector])"
         )
     result = check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_rate)
-    console = Console(highlight=False, soft_wrap=True)
+    console = Terminal(highlight=False, soft_wrap=True)
     console.print(verdict_line(result))
     store_path = store or DEFAULT_STORE
     if send and not force:
@@ -200,7 +200,7 @@ def status(
     cfg = load_config_here(config)
     wanted = connector or (cfg.connector.id if cfg else None)
     names = [wanted] if wanted else ledger_connectors(store_path)
-    console = Console(highlight=False, soft_wrap=True)
+    console = Terminal(highlight=False, soft_wrap=True)
     today = dt.datetime.now(dt.UTC).date()
     found = 0
     for name in names:
@@ -290,7 +290,7 @@ def record_sent(
     day = parse_date(on, "--on")
     sent_at = dt.datetime.combine(day, dt.time(12), dt.UTC) if day else None
     sent = mark_sent(store_path, entry, sent_at)
-    Console(highlight=False, soft_wrap=True).print(
+    Terminal(highlight=False, soft_wrap=True).print(
         f"recorded request #{sent.id} for {wanted} as sent on {sent.sent_at:%Y-%m-%d}; "
         f"decision expected by {sent.decision_expected}",
         markup=False,
