@@ -207,6 +207,16 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
     write_csv(mixed / "t.csv", rows + extra(500, 200, 1))
     ga_toml(mixed)
     calls["mixed"] = (["check", "-c", "ga.toml", "-t", "t.csv", "--json", "-"], mixed)
+    # The same rows in two files, after one -t as a shell expands an unquoted `-t *.csv`.
+    write_csv(mixed / "split" / "a.csv", usage_rows())
+    write_csv(
+        mixed / "split" / "b.csv",
+        extra(429, None, 3) + extra(503, 503, 2) + extra(404, 404, 4) + extra(500, 200, 1),
+    )
+    calls["two-files-after-t"] = (
+        ["check", "-c", "ga.toml", "-t", "split/a.csv", "split/b.csv", "--json", "-"],
+        mixed,
+    )
 
     # No ga.toml at all, only --telemetry: declarations are insufficient-data.
     bare = base / "bare"
@@ -408,6 +418,18 @@ def test_json_numbers_are_the_hand_counted_ones(runs):
     }
 
 
+def test_several_paths_after_one_t_are_all_read(runs):
+    """Issue 16 item 13: `-t split/*.csv` unquoted reaches the command as two words."""
+    run = runs["two-files-after-t"]
+    assert run.returncode == 1, run.stderr  # not-ready, as `mixed` (its rows, split)
+    m = document(run)["metrics"]
+    # a.csv: 1500 usage requests; b.csv: 3 throttled + 2 backend + 4 client + 1 connector
+    # = 10. Both: 1510 requests, eligible 1510 - 3 = 1507; only a.csv would be 1500.
+    assert (m["requests"], m["eligible"], m["throttled"]) == (1510, 1507, 3)
+    assert m["faults"] == {"none": 1500, "client": 4, "backend": 2, "connector": 1, "throttled": 3}
+    assert m["availability"] == pytest.approx(1 - 1 / 1507)
+
+
 def test_json_file_is_written_and_the_table_goes_to_stdout(runs, cli_base):
     run = runs["ready-strict-file"]
     assert run.returncode == 0, run.stderr  # --strict and the verdict is `ready`
@@ -419,6 +441,74 @@ def test_json_file_is_written_and_the_table_goes_to_stdout(runs, cli_base):
     assert "contoso-tasks" in run.stdout  # the table, not JSON
     with pytest.raises(json.JSONDecodeError):
         json.loads(run.stdout)
+
+
+# --- a reader that goes away (`| head -1`) ---------------------------------------------
+
+
+def _ready_folder(folder: Path) -> Path:
+    """The `ready` run's folder: its verdict is `ready`, exit code 0 (see
+    test_exit_code_follows_the_verdict), which a stop on the broken pipe (exit 1) is not."""
+    write_csv(folder / "t.csv", usage_rows())
+    ga_toml(folder, paths=["t.csv"])
+    return folder
+
+
+def _written(folder: Path) -> dict:
+    result = json.loads((folder / "r.json").read_text(encoding="utf-8"))  # whole, valid JSON
+    assert result["verdict"] == "ready"
+    assert (folder / "r.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    return result
+
+
+def test_stdout_closed_after_the_first_line_writes_the_files_and_keeps_the_verdict(tmp_path):
+    """Issue 16 item 15: `check … --json r.json | head -1` wrote no r.json and exited 1."""
+    folder = _ready_folder(tmp_path)
+    command = " ".join([*CLI, "check", "--json", "r.json", "--report", "r.html"])
+    shell = subprocess.run(
+        ["bash", "-c", f'{command} | head -1; exit "${{PIPESTATUS[0]}}"'],
+        cwd=folder,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert shell.returncode == 0, shell.stderr  # the verdict's code: ready
+    assert len(shell.stdout.splitlines()) == 1
+    assert "Traceback" not in shell.stderr
+    _written(folder)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--json", "r.json", "--report", "r.html"],  # the table on stdout
+        ["--json", "-", "--report", "r.html", "--markdown", "r.md"],  # the JSON on stdout
+    ],
+    ids=["table", "json"],
+)
+def test_stdout_closed_before_the_first_byte_writes_the_files_and_keeps_the_verdict(tmp_path, args):
+    """The reader gone before anything is written: every write to stdout meets a broken
+    pipe, deterministically."""
+    folder = _ready_folder(tmp_path)
+    proc = subprocess.Popen(
+        [*CLI, "check", *args],
+        cwd=folder,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=180) == 0, stderr  # the verdict's code: ready
+    assert "Traceback" not in stderr and "unexpected" not in stderr
+    assert "wrote the HTML report to r.html" in stderr
+    if "r.json" in args:
+        _written(folder)
+    else:
+        assert "Ready" in (folder / "r.md").read_text(encoding="utf-8")
+        assert (folder / "r.html").is_file()
 
 
 # --- without ga.toml; init ----------------------------------------------------------------

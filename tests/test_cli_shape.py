@@ -55,6 +55,60 @@ def test_telemetry_option_reads_as_files_and_flags_take_nothing():
     assert re.search(r"--strict\s+Exit 0", strict), strict
 
 
+def _telemetry_commands() -> list[list[str]]:
+    """Every command (or group) with a -t/--telemetry option, as the words a user types."""
+    import typer.main
+
+    found = []
+
+    def walk(command, words):
+        if any(p.name == "telemetry" for p in command.params):
+            found.append(words)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_the_commands_with_telemetry_are_the_known_ones():
+    assert sorted(" ".join(w) for w in _telemetry_commands()) == [
+        "check",
+        "history",
+        "request",
+        "request status",
+        "review",
+        "watch",
+    ]
+
+
+@pytest.mark.parametrize("words", _telemetry_commands(), ids=lambda w: " ".join(w))
+def test_several_paths_after_one_t_are_all_telemetry(words):
+    """Issue 16 item 13: `-t logs/*.parquet` unquoted reaches the command as several words;
+    every word up to the next option is a telemetry path."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for word in words:
+        command = command.commands[word]
+    before = ["request.eml"] if words == ["review"] else []  # review's EMAIL… argument
+    paths = ["-t", "a.parquet", "b.parquet", "c.parquet"]
+    if words == ["request"]:  # the group: its sub-command's name ends the paths
+        ctx = command.make_context("request", [*paths, "status", "--format", "parquet"])
+        assert ctx.params["telemetry"] == ["a.parquet", "b.parquet", "c.parquet"]
+        assert ctx.args == ["--format", "parquet"]  # for `status` (its name kept apart)
+        return
+    ctx = command.make_context(words[-1], [*before, *paths, "--format", "parquet"])
+    assert ctx.params["telemetry"] == ["a.parquet", "b.parquet", "c.parquet"]
+    assert ctx.params["fmt"] == "parquet"
+
+
+def test_review_emails_after_t_are_one_usage_line(tmp_path):
+    result = runner.invoke(app, ["review", "-t", "a.csv", "b.csv", "request.eml"])
+    assert result.exit_code == 2
+    assert "put EMAIL… before -t" in " ".join(result.output.split())
+
+
 def _boom(*args, **kwargs):
     raise RuntimeError("the engine fell over\nsecond line of detail")
 
@@ -82,8 +136,10 @@ def test_debug_lets_the_traceback_through(monkeypatch, tmp_path):
     telemetry = tmp_path / "t.csv"
     telemetry.write_text("time,status\n2026-11-20T10:00:00Z,200\n")
     result = runner.invoke(app, ["--debug", "check", "-t", str(telemetry)])
-    assert isinstance(result.exception, RuntimeError)
-    assert str(result.exception).startswith("the engine fell over")
+    assert "Traceback (most recent call last)" in result.output
+    assert "RuntimeError: the engine fell over" in result.output
+    # Still exit code 2 (issue 16 item 15): a traceback's usual 1 would read "not ready".
+    assert result.exit_code == 2
 
 
 def _imports(path: Path) -> set[str]:

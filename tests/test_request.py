@@ -212,12 +212,53 @@ def test_status_follows_draft_then_send_and_sees_changed_evidence(project, telem
     assert "availability pass → fail" in changed.output
 
 
+def _attachments_line(output: str) -> str:
+    lines = [x for x in output.splitlines() if "attachments changed or missing" in x]
+    assert len(lines) == 1, output
+    return lines[0]
+
+
 def test_status_sees_modified_attachments(project):
     assert invoke("request").exit_code == 0
     report = project / "contoso-tasks-ga-report.html"
     report.write_text(report.read_text() + "<!-- edited -->")
     status = invoke("request", "status")
-    assert "attachments changed or missing on disk" in status.output
+    line = _attachments_line(status.output)
+    assert "contoso-tasks-ga-report.html (changed)" in line
+    assert "ga-result.json" not in line
+
+
+def _forget_report_hash(project):
+    """The ledger row as a connector-ga that recorded no report hash wrote it."""
+    from connector_ga.store import Store
+
+    with Store.open(project / ".connector-ga" / "store.duckdb", write=True) as store:
+        store.con.raw_sql("UPDATE store.requests_ledger SET report_hash = NULL")
+
+
+@pytest.mark.parametrize("recorded", ["report hash recorded", "no report hash (older ledger)"])
+def test_status_names_only_the_edited_json(project, recorded):
+    """Issue 16 item 8: only the JSON edited, `request status` named the report as well."""
+    assert invoke("request").exit_code == 0
+    if recorded.startswith("no"):
+        _forget_report_hash(project)
+    result = project / "contoso-tasks-ga-result.json"
+    data = json.loads(result.read_text())
+    data["verdict"] = "ready"
+    result.write_text(json.dumps(data, indent=1))
+    status = invoke("request", "status")
+    assert status.exit_code == 0, status.output
+    line = _attachments_line(status.output)
+    assert "contoso-tasks-ga-result.json (changed)" in line
+    assert "ga-report.html" not in line
+
+
+def test_status_names_a_missing_attachment_only(project):
+    assert invoke("request").exit_code == 0
+    (project / "contoso-tasks-ga-report.html").unlink()
+    line = _attachments_line(invoke("request", "status").output)
+    assert "contoso-tasks-ga-report.html (missing)" in line
+    assert "ga-result.json" not in line
 
 
 def test_ledger_store_does_not_hide_the_telemetry_from_check(project):

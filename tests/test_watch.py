@@ -43,7 +43,8 @@ def traffic(faults_in_bucket, eligible: int = 1000, connector: str = CONNECTOR) 
         time = (AT - dt.timedelta(minutes=5 * k)).isoformat().replace("+00:00", "Z")
         faults = faults_in_bucket(k)
         base = {"time": time, "connector": connector, "connection_id": "conn-1"}
-        rows.append({**base, "status": 200, "weight": eligible - faults})
+        if faults < eligible:
+            rows.append({**base, "status": 200, "weight": eligible - faults})
         if faults:
             rows.append({**base, "status": 500, "fault": "connector", "weight": faults})
     return rows
@@ -174,6 +175,33 @@ def test_small_burns_are_not_rounded(here):
     burn = alerts_by_name(payload)["ticket 3d/6h"]["burn_long"]
     assert burn == pytest.approx(2000 / 864000, rel=1e-12)
     assert "0.00231" in output  # three significant digits in the terminal, not 0.0
+
+
+def test_large_burns_are_plain_numbers_in_the_terminal_and_the_webhook(here):
+    """Issue 16 item 16: a burn of 2000 read `2e+03`."""
+    # Every request of the last hour (buckets 0-11) a connector fault: 1 h and 5 m burn
+    # 12,000 / 12,000 × 2000 = 2,000; 30 m (6 buckets) 2,000; 2 h (24 buckets, 12 faulty)
+    # 12/24 × 2000 = 1,000; 6 h 12/72 × 2000 = 333.3…; 1 d 12/288 × 2000 = 83.33…;
+    # 3 d 12/864 × 2000 = 27.77….
+    telemetry = write(here, traffic(lambda k: 1000 if k < 12 else 0))
+    out = invoke("watch", "-t", telemetry)
+    assert out.exit_code == 1, out.output
+    rows = {" ".join(line.split()[:2]): line.split()[2:6] for line in out.output.splitlines()}
+    assert rows["page 1h/5m"] == ["2,000", "(1h)", "2,000", "(5m)"], out.output
+    assert rows["page 6h/30m"] == ["333", "(6h)", "2,000", "(30m)"]
+    assert rows["ticket 1d/2h"] == ["83.3", "(1d)", "1,000", "(2h)"]
+    assert rows["ticket 3d/6h"] == ["27.8", "(3d)", "333", "(6h)"]
+    assert "at the 1 h burn (2,000)" in out.output
+    assert "e+" not in out.output
+    with webhook_server() as (base, received):
+        notified = invoke("watch", "-t", telemetry, "--notify", f"webhook={base}/hook")
+        assert notified.exit_code == 1, notified.output
+    text = received[0][2]["text"]
+    assert "page 1h/5m alert FIRING (burn 2,000 over 1h, 2,000 over 5m; factor 14.4)" in text
+    assert "page 6h/30m alert FIRING (burn 333 over 6h, 2,000 over 30m; factor 6)" in text
+    assert "ticket 1d/2h alert FIRING (burn 83.3 over 1d, 1,000 over 2h; factor 3)" in text
+    assert "ticket 3d/6h alert FIRING (burn 27.8 over 3d, 333 over 6h; factor 1)" in text
+    assert "e+" not in text
 
 
 # ---- --at ---------------------------------------------------------------------------------

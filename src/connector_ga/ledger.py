@@ -35,6 +35,7 @@ COLUMN_TYPES = {
     "recipient": "string",
     "subject": "string",
     "message_id": "string",
+    "report_hash": "string",
 }
 LATER_COLUMNS = {
     "as_of": "DATE",
@@ -44,6 +45,7 @@ LATER_COLUMNS = {
     "recipient": "VARCHAR",
     "subject": "VARCHAR",
     "message_id": "VARCHAR",
+    "report_hash": "VARCHAR",
 }
 
 
@@ -64,6 +66,7 @@ class LedgerEntry:
     recipient: str | None = None
     subject: str | None = None
     message_id: str | None = None
+    report_hash: str | None = None  # SHA-256 of the HTML report (result_hash: of the JSON)
 
     @property
     def decision_expected(self) -> dt.date | None:

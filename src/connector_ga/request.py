@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 from . import ledger
@@ -60,6 +61,10 @@ class Evidence:
     @property
     def result_hash(self) -> str:
         return hashlib.sha256(self.result).hexdigest()
+
+    @property
+    def report_hash(self) -> str:
+        return hashlib.sha256(self.report).hexdigest()
 
 
 def evidence_hash(report: bytes, result: bytes) -> str:
@@ -220,6 +225,7 @@ def record_draft(
             message_path=str(draft.eml_path.resolve()),
             as_of=draft.result.as_of,
             result_hash=draft.evidence.result_hash,
+            report_hash=draft.evidence.report_hash,
             report_path=str(draft.report_path.resolve()),
             result_path=str(draft.result_path.resolve()),
             recipient=RECIPIENT,
@@ -343,16 +349,56 @@ def compare_evidence(entry: LedgerEntry, current: Result) -> EvidenceChange:
     return EvidenceChange(changed=True, numbers_changed=True, lines=lines)
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _hashes_from_message(entry: LedgerEntry) -> tuple[str | None, str | None]:
+    """The report's and the JSON's SHA-256 as attached to the drafted .eml, when its two
+    attachments still match the evidence hash recorded (a ledger row written before the
+    report's own hash was recorded)."""
+    path = Path(entry.message_path or "")
+    if not (entry.report_path and entry.result_path and path.is_file()):
+        return None, None
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        attached = {
+            part.get_filename(): part.get_payload(decode=True)
+            for part in message.iter_attachments()
+        }
+    except (OSError, ValueError):
+        return None, None
+    report = attached.get(Path(entry.report_path).name)
+    result = attached.get(Path(entry.result_path).name)
+    if report is None or result is None or evidence_hash(report, result) != entry.evidence_hash:
+        return None, None
+    return _sha256(report), _sha256(result)
+
+
 def _modified_files(entry: LedgerEntry) -> list[str]:
-    """Attachments on disk that no longer match what was recorded."""
+    """The attachments on disk that no longer match what was recorded, each named with
+    why ("changed" or "missing"): only the files whose own hash differs."""
     if not (entry.report_path and entry.result_path):
         return []
     report, result = Path(entry.report_path), Path(entry.result_path)
-    if not (report.is_file() and result.is_file()):
-        return [str(p) for p in (report, result) if not p.is_file()]
-    if evidence_hash(report.read_bytes(), result.read_bytes()) != entry.evidence_hash:
-        return [str(report), str(result)]
-    return []
+    recorded = {report: entry.report_hash, result: entry.result_hash}
+    if None in recorded.values():
+        from_message = dict(zip((report, result), _hashes_from_message(entry), strict=True))
+        recorded = {p: recorded[p] or from_message[p] for p in recorded}
+    out = []
+    for path in (report, result):
+        if not path.is_file():
+            out.append(f"{path} (missing)")
+        elif recorded[path] is not None and _sha256(path.read_bytes()) != recorded[path]:
+            out.append(f"{path} (changed)")
+    if (
+        None in recorded.values()
+        and not out
+        and evidence_hash(report.read_bytes(), result.read_bytes()) != entry.evidence_hash
+    ):
+        # Neither file's own hash is known: the pair differs from what was recorded.
+        out = [f"{path} (changed)" for path in (report, result) if recorded[path] is None]
+    return out
 
 
 def request_status(

@@ -91,7 +91,7 @@ DDL = [
         id BIGINT, connector VARCHAR, state VARCHAR, drafted_at TIMESTAMPTZ,
         sent_at TIMESTAMPTZ, verdict VARCHAR, evidence_hash VARCHAR, message_path VARCHAR,
         as_of DATE, result_hash VARCHAR, report_path VARCHAR, result_path VARCHAR,
-        recipient VARCHAR, subject VARCHAR, message_id VARCHAR)""",
+        recipient VARCHAR, subject VARCHAR, message_id VARCHAR, report_hash VARCHAR)""",
     *(
         f"CREATE TABLE IF NOT EXISTS store.rollup_{name} ("
         + ", ".join(f"{column} {kind}" for column, kind in rollups.SCHEMAS[name].items())

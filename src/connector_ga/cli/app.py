@@ -59,9 +59,9 @@ def options(
         common.debug = True
 
 
-app.command()(check.check)
-app.command()(history.history)
-app.command()(watch.watch)
+app.command(cls=common.TelemetryCommand)(check.check)
+app.command(cls=common.TelemetryCommand)(history.history)
+app.command(cls=common.TelemetryCommand)(watch.watch)
 app.command()(simulate.simulate)
 app.command()(store.ingest)
 app.command()(init.init)
@@ -74,7 +74,7 @@ app.add_typer(request.request_app, name="request")
 app.command()(serve.serve)
 app.command()(serve.site)
 app.command("schema")(schema.schema)
-app.command("review")(review.review)
+app.command("review", cls=common.TelemetryCommand)(review.review)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import InputError
 from ..waiting import DEFAULT_WAIT_SECONDS
@@ -22,6 +20,7 @@ from .common import (
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
+    Terminal,
     WaitOpt,
     check_reject_rate,
     err,
@@ -31,6 +30,7 @@ from .common import (
     user_errors,
     waits_for_store,
     working,
+    write_stdout,
 )
 
 
@@ -106,7 +106,7 @@ def check(
             timeline_days=TIMELINE_DAYS if report else 0,
         )
     to_stdout = json_out == "-" or markdown == "-"
-    console = err if to_stdout else Console(highlight=False)
+    console = err if to_stdout else Terminal(highlight=False)
     if all_connectors:
         terminal.render_fleet(run.results, console)
         payload = json_result.dumps(run.results)
@@ -114,7 +114,7 @@ def check(
         terminal.render(run.results[0], console)
         payload = json_result.dumps(run.results[0])
     if json_out == "-":
-        sys.stdout.write(payload)
+        write_stdout(payload)
     elif json_out:
         json_result.write_atomic(json_out, payload)
     write_summaries(run.results, report, markdown, run.histories)
@@ -142,6 +142,6 @@ def write_summaries(
             write_atomic(report, html_report.render(results, histories))
         err.print(f"wrote the HTML report to {report}")
     if markdown == "-":
-        sys.stdout.write(markdown_summary.render(results))
+        write_stdout(markdown_summary.render(results))
     elif markdown:
         write_atomic(markdown, markdown_summary.render(results))

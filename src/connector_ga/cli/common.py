@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
+import traceback
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -18,8 +20,42 @@ from rich.markup import escape
 from ..errors import InputError
 from ..locations import DEFAULT_STORE
 
+
+def _quiet(stream) -> None:
+    """Point a closed pipe's file descriptor at /dev/null (Python's recipe for SIGPIPE), so
+    what is still written to it, and the flush at exit, go nowhere instead of failing."""
+    try:
+        fileno = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing to quiet
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
+class Terminal(Console):
+    """A console that a closed pipe (`check … | head -1`) does not stop: Rich's default
+    exits with code 1 there; this one stops printing and the command goes on, writing the
+    files asked for and exiting with its verdict's code."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _quiet(self.file)
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; a reader that went away (`| head -1`) stops nothing else."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet(sys.stdout)
+
+
 # Messages on stderr are never wrapped: one line each, whatever the terminal's width.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Terminal(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
 
@@ -49,8 +85,9 @@ def user_errors(command):
         except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own way out
             raise
         except Exception as exc:
-            if debug:
-                raise
+            if debug:  # the traceback, and still exit code 2: not a verdict
+                traceback.print_exc()
+                raise typer.Exit(EXIT_INPUT) from None
             lines = str(exc).strip().splitlines()
             what = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
             err.print(
@@ -224,6 +261,75 @@ def waits_for_store(command):
             return command(*args, **kwargs)
 
     return wrapper
+
+
+# ---- `-t a.parquet b.parquet`: several paths after one -t --------------------------------
+
+
+def spread_telemetry(args: list[str], flags: tuple[str, ...], stop: frozenset = frozenset()):
+    """`-t a b c` read as `-t a -t b -t c`: a shell expands an unquoted `-t logs/*.parquet`
+    into several words. Every word after -t up to the next option (or `--`, or a
+    sub-command's name in `stop`) is a telemetry path."""
+    out: list[str] = []
+    taking = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if arg in flags and i + 1 < len(args):
+            out += [arg, args[i + 1]]
+            taking = True
+            i += 2
+            continue
+        if taking and not arg.startswith("-") and arg not in stop:
+            out += [flags[-1], arg]
+        else:
+            taking = False
+            out.append(arg)
+        i += 1
+    return out
+
+
+def _telemetry_flags(command) -> tuple[str, ...]:
+    for param in command.params:
+        if param.name == "telemetry" and isinstance(param, typer.core.TyperOption):
+            return tuple(param.opts)
+    return ()
+
+
+# Typer carries its own Click: its usage error (exit 2, "Error: …" under the usage line).
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class TelemetryCommand(typer.core.TyperCommand):
+    """A command with -t/--telemetry: several paths after one -t are all telemetry."""
+
+    def parse_args(self, ctx, args):
+        flags = _telemetry_flags(self)
+        spread = spread_telemetry(args, flags) if flags else args
+        try:
+            return super().parse_args(ctx, spread)
+        except typer.BadParameter as exc:  # a positional argument missing: taken by -t
+            if spread == args or not isinstance(exc.param, typer.core.TyperArgument):
+                raise
+            name = exc.param.metavar or (exc.param.name or "").upper()
+            raise _UsageError(
+                f"-t takes every path up to the next option: put {name} before -t "
+                f"(or quote the pattern: -t 'logs/*.parquet')",
+                ctx,
+            ) from None
+
+
+class TelemetryGroup(typer.core.TyperGroup):
+    """A command group whose own options have -t/--telemetry (`request`)."""
+
+    def parse_args(self, ctx, args):
+        flags = _telemetry_flags(self)
+        if flags:
+            args = spread_telemetry(args, flags, frozenset(self.commands))
+        return super().parse_args(ctx, args)
 
 
 # ---- option types shared by several commands ------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .common import EXIT_NOT_READY, EXIT_READY, user_errors
+from .common import EXIT_NOT_READY, EXIT_READY, Terminal, user_errors, write_stdout
 
 FORMATS = ("text", "json", "sarif", "markdown")
 FAIL_ON = ("breaking", "warning")
@@ -45,8 +44,6 @@ def diff(
 
     Exit 0 without a breaking change, 1 with one (--fail-on warning: or a warning), 2 on bad input.
     """
-    from rich.console import Console
-
     from ..package.diff import diff_packages, export_at_ref, load_for_diff
     from ..package.diff_output import render_text, to_json, to_markdown, to_sarif
 
@@ -72,9 +69,9 @@ def diff(
             old_label, new_label = str(packages[0]), str(packages[1])
         report = diff_packages(old, new, old_label, new_label, git_base)
         if fmt == "text":
-            render_text(report, Console(highlight=False))
+            render_text(report, Terminal(highlight=False))
         else:
             render = {"json": to_json, "sarif": to_sarif, "markdown": to_markdown}[fmt]
-            sys.stdout.write(render(report))
+            write_stdout(render(report))
     failing = report.breaking + (report.count("warning") if fail_on == "warning" else 0)
     raise typer.Exit(EXIT_NOT_READY if failing else EXIT_READY)

@@ -6,17 +6,15 @@ connector-ga/clouds/v1, built in `package.output`); messages stay on stderr."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
-from .common import err, user_errors
+from .common import Terminal, err, user_errors, write_stdout
 
 if TYPE_CHECKING:
     from ..package.clouds import CloudsResult
@@ -59,10 +57,9 @@ def promote(
     if fmt == "json":
         from ..package.output import dumps, promote_json
 
-        sys.stdout.write(dumps(promote_json(result)))
+        write_stdout(dumps(promote_json(result)))
     else:
-        sys.stdout.write(result.diff)
-    sys.stdout.flush()
+        write_stdout(result.diff)
     for line in result.skipped:
         err.print(f"left as it is: {line}", markup=False)
     if result.lint_errors:
@@ -118,7 +115,7 @@ def clouds(
     if fmt == "json":
         from ..package.output import clouds_json, dumps
 
-        sys.stdout.write(dumps(clouds_json(result)))
+        write_stdout(dumps(clouds_json(result)))
     else:
         _print_clouds(result, out is not None, show_diff)
     if out is None:
@@ -130,7 +127,7 @@ def clouds(
 
 def _print_clouds(result: CloudsResult, written: bool, show_diff: bool) -> None:
     """The table of clouds, then each finding and (with --diff) each diff, on stdout."""
-    console = Console(highlight=False)
+    console = Terminal(highlight=False)
     table = Table(title=f"clouds of {result.package}", title_justify="left")
     for column in ("cloud", "endpoint", "checks", "changes", "edition"):
         table.add_column(column, overflow="fold")
@@ -154,5 +151,4 @@ def _print_clouds(result: CloudsResult, written: bool, show_diff: bool) -> None:
             text += f" — fix: {finding.fix}" if finding.fix else ""
             console.print(f"[{style}]{finding.severity}[/] {escape(text)}", soft_wrap=True)
         if show_diff and edition.diff:
-            sys.stdout.write(edition.diff)
-            sys.stdout.flush()
+            write_stdout(edition.diff)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
@@ -18,6 +16,7 @@ from .common import (
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
+    Terminal,
     WaitOpt,
     err,
     load_config_here,
@@ -26,6 +25,7 @@ from .common import (
     user_errors,
     waits_for_store,
     working,
+    write_stdout,
 )
 
 
@@ -84,10 +84,10 @@ def history(
     )
     with working("reading telemetry and computing the history"):
         run = run_history(**options, first=first_day, last=last_day, days=days)
-    console = err if json_out == "-" else Console(highlight=False)
+    console = err if json_out == "-" else Terminal(highlight=False)
     history_terminal.render_all(run.histories, console)
     payload = dumps(run.histories, fleet=all_connectors)
     if json_out == "-":
-        sys.stdout.write(payload)
+        write_stdout(payload)
     elif json_out:
         write_atomic(json_out, payload)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import InputError
-from .common import EXIT_INPUT, EXIT_NOT_READY, EXIT_READY, err, user_errors
+from .common import EXIT_INPUT, EXIT_NOT_READY, EXIT_READY, Terminal, err, user_errors, write_stdout
 
 FORMATS = ("text", "json", "sarif")
 
@@ -31,7 +30,6 @@ def lint(
 
     Exit 0 when no finding is an error, 1 when one is, 2 when a path is not a package.
     """
-    from rich.console import Console
     from rich.markup import escape
 
     from ..package.lint import NotAPackage, lint_paths
@@ -42,13 +40,13 @@ def lint(
     results = lint_paths(paths)
     not_packages = [r for r in results if isinstance(r, NotAPackage)]
     if fmt == "text":
-        render_text(results, Console(highlight=False))
+        render_text(results, Terminal(highlight=False))
     else:
         for result in not_packages:
             err.print(f"[bold red]error:[/] {escape(f'{result.path}: {result.reason}')}")
         single = len(paths) == 1 and len(results) == 1 and not not_packages
         single = single and results[0].path == _package_folder(paths[0])
-        sys.stdout.write(to_json(results, not single) if fmt == "json" else to_sarif(results))
+        write_stdout(to_json(results, not single) if fmt == "json" else to_sarif(results))
     if not_packages:
         raise typer.Exit(EXIT_INPUT)
     ok = all(r.ok for r in results)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ..errors import InputError
@@ -22,7 +21,10 @@ from .common import (
     FormatOpt,
     PolicyOpt,
     RejectOpt,
+    TelemetryCommand,
+    TelemetryGroup,
     TelemetryOpt,
+    Terminal,
     WaitOpt,
     err,
     load_config_here,
@@ -44,6 +46,7 @@ StoreOpt = Annotated[
 
 
 request_app = typer.Typer(
+    cls=TelemetryGroup,
     help="Write the GA request email to Microsoft (ga-request.eml, with the HTML report "
     "and JSON result attached beside it) and record it in the store; --send sends it. "
     "Exit 1, naming the blocking criteria, when the connector is not ready.",
@@ -124,7 +127,7 @@ def request(
             "ga.toml [support.connector])"
         )
     result = check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_rate)
-    console = Console(highlight=False, soft_wrap=True)
+    console = Terminal(highlight=False, soft_wrap=True)
     console.print(verdict_line(result))
     store_path = store or DEFAULT_STORE
     if send and not force:
@@ -176,7 +179,7 @@ def request(
     )
 
 
-@request_app.command("status")
+@request_app.command("status", cls=TelemetryCommand)
 @user_errors
 @waits_for_store
 def status(
@@ -197,7 +200,7 @@ def status(
     cfg = load_config_here(config)
     wanted = connector or (cfg.connector.id if cfg else None)
     names = [wanted] if wanted else ledger_connectors(store_path)
-    console = Console(highlight=False, soft_wrap=True)
+    console = Terminal(highlight=False, soft_wrap=True)
     today = dt.datetime.now(dt.UTC).date()
     found = 0
     for name in names:
@@ -287,7 +290,7 @@ def record_sent(
     day = parse_date(on, "--on")
     sent_at = dt.datetime.combine(day, dt.time(12), dt.UTC) if day else None
     sent = mark_sent(store_path, entry, sent_at)
-    Console(highlight=False, soft_wrap=True).print(
+    Terminal(highlight=False, soft_wrap=True).print(
         f"recorded request #{sent.id} for {wanted} as sent on {sent.sent_at:%Y-%m-%d}; "
         f"decision expected by {sent.decision_expected}",
         markup=False,

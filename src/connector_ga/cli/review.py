@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +14,11 @@ from .common import (
     FormatOpt,
     RejectOpt,
     TelemetryOpt,
+    Terminal,
     check_reject_rate,
     user_errors,
     working,
+    write_stdout,
 )
 
 
@@ -52,8 +53,6 @@ def review(
 
     Exit 0 when every request passes every check, 1 when one fails a check, 2 on bad input.
     """
-    from rich.console import Console
-
     from ..outputs.json_result import write_atomic
     from ..outputs.review_terminal import render
     from ..review import dumps, review_requests
@@ -68,9 +67,9 @@ def review(
             max_reject_rate=max_reject_rate,
         )
     if json_out == "-":
-        sys.stdout.write(dumps(reviews))
+        write_stdout(dumps(reviews))
     else:
-        render(reviews, Console(highlight=False))
+        render(reviews, Terminal(highlight=False))
         if json_out:
             write_atomic(json_out, dumps(reviews))
     ok = all(r.ok for r in reviews)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from ..contracts import CONTRACTS
-from .common import user_errors
+from .common import user_errors, write_stdout
 
 
 @user_errors
@@ -25,7 +24,7 @@ def schema(
     """Print the JSON Schema (2020-12) of a JSON contract, e.g. `schema result`."""
     from ..contracts import schema_text
 
-    sys.stdout.write(schema_text(name))
+    write_stdout(schema_text(name))
 
 
 schema.__doc__ += "\n\n" + "\n\n".join(f"{name}: {what}" for name, what in CONTRACTS.items())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import socket
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,7 @@ import typer
 
 from ..errors import InputError
 from ..locations import DEFAULT_STORE
-from .common import ConfigOpt, PolicyOpt, err, load_config_here, user_errors
+from .common import ConfigOpt, PolicyOpt, err, load_config_here, user_errors, write_stdout
 
 StoreOpt = Annotated[
     Path | None,
@@ -150,4 +149,4 @@ def site(
 
         written = build_site(options, out, progress)
     pages = sum(1 for p in written if p.suffix == ".html")
-    sys.stdout.write(f"wrote {pages} pages and their JSON twins to {out}/ (open index.html)\n")
+    write_stdout(f"wrote {pages} pages and their JSON twins to {out}/ (open index.html)\n")

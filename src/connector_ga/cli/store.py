@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..locations import DEFAULT_STORE
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
     PolicyOpt,
     RejectOpt,
+    Terminal,
     WaitOpt,
     check_reject_rate,
     err,
@@ -22,6 +21,7 @@ from .common import (
     parse_date,
     user_errors,
     waits_for_store,
+    write_stdout,
 )
 
 store_app = typer.Typer(
@@ -117,9 +117,9 @@ def store_info(
     with Store.open(store) as opened:
         info = opened.info()
     if as_json:
-        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        write_stdout(json.dumps(info, indent=2) + "\n")
         return
-    console = Console(highlight=False)
+    console = Terminal(highlight=False)
     console.print(
         f"{info['store']}: {info['rows']:,} requests, {info['rejects']:,} rejected rows, "
         f"schema v{info['schema_version']}"

@@ -4,12 +4,10 @@ per episode; exit 0 when none fires, 1 when one does, 2 on bad input or a failed
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import InputError
 from ..waiting import DEFAULT_WAIT_SECONDS
@@ -23,6 +21,7 @@ from .common import (
     PolicyOpt,
     RejectOpt,
     TelemetryOpt,
+    Terminal,
     WaitOpt,
     err,
     load_config_here,
@@ -30,6 +29,7 @@ from .common import (
     user_errors,
     waits_for_store,
     working,
+    write_stdout,
 )
 
 
@@ -122,12 +122,12 @@ def watch(
     prior = watch_state.load(where, names)
     record_changes(run.watches, prior)
 
-    console = err if json_out == "-" else Console(highlight=False, soft_wrap=True)
+    console = err if json_out == "-" else Terminal(highlight=False, soft_wrap=True)
     for w in run.watches:
         watch_terminal.render(w, console, first=not any(key[0] == w.connector for key in prior))
     payload = dumps(run.watches, fleet=all_connectors)
     if json_out == "-":
-        sys.stdout.write(payload)
+        write_stdout(payload)
     elif json_out:
         from ..outputs.json_result import write_atomic
 

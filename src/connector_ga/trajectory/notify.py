@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import math
 import socket
 import ssl
 import urllib.error
@@ -42,8 +43,17 @@ RETRY = "nothing recorded: the next watch notifies again"
 
 
 def burn_text(burn) -> str:
-    """A burn with three significant digits, so a small one never reads 0.0."""
-    return f"{float(burn):.3g}"
+    """A burn as a plain number, never in exponent notation: from 100 on a whole number
+    with thousands separated (1,998), below it three significant digits (83.3, 2.5,
+    0.00231: a small one never reads 0.0)."""
+    value = float(burn)
+    if not math.isfinite(value) or value == 0:
+        return f"{value:g}"
+    if abs(value) >= 99.95:  # what rounds to 100 or more
+        return f"{value:,.0f}"
+    value = float(f"{value:.3g}")  # three significant digits (0.0023148 → 0.00231)
+    decimals = 2 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def when_text(moment: dt.datetime | None) -> str:
