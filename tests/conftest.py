@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,8 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 def _away_from_checkout(tmp_path_factory):
     """Session and module fixtures run in a temporary folder, not in the checkout: what a
     command writes in the current folder (./.connector-ga/store.duckdb, Spark's
-    spark-warehouse) lands there. Hypothesis keeps its folder there too."""
-    from hypothesis.configuration import set_hypothesis_home_dir
-
+    spark-warehouse) lands there."""
     folder = tmp_path_factory.mktemp("cwd")
-    set_hypothesis_home_dir(folder / ".hypothesis")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         yield folder
@@ -182,12 +180,20 @@ def _is_xdist_worker(config) -> bool:
 
 
 def pytest_sessionstart(session):
+    # Hypothesis keeps its folder (.hypothesis/constants, written as a module's tests are
+    # collected) in a temporary folder, not in the current one.
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    session.config._hypothesis_home = tempfile.mkdtemp(prefix="cga-hypothesis-")
+    set_hypothesis_home_dir(session.config._hypothesis_home)
     if not _is_xdist_worker(session.config):
         session.config._checkout_before = checkout_state(CHECKOUT)
 
 
 def pytest_sessionfinish(session, exitstatus):
     """The run fails if its tests changed the checkout (a file written, a store appended to)."""
+    if home := getattr(session.config, "_hypothesis_home", None):
+        shutil.rmtree(home, ignore_errors=True)
     before = getattr(session.config, "_checkout_before", None)
     if before is None or _is_xdist_worker(session.config):
         return
