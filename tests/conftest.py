@@ -7,11 +7,32 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from connector_ga.schema import CANONICAL_COLUMNS as COLUMNS  # noqa: E402
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _away_from_checkout(tmp_path_factory):
+    """Session and module fixtures run in a temporary folder, not in the checkout: what a
+    command writes in the current folder (./.connector-ga/store.duckdb, Spark's
+    spark-warehouse) lands there."""
+    folder = tmp_path_factory.mktemp("cwd")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def _own_folder(_away_from_checkout, tmp_path, monkeypatch):
+    """Every test runs in its own temporary folder (its tmp_path)."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -118,3 +139,73 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(config, items):
     rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.module.__name__, len(rank)))  # stable sort
+
+
+# --- nothing left in the checkout ---------------------------------------------------------------
+
+# Written by Python and the tools themselves, not by a test.
+_CACHES = ("__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+def checkout_state(root: Path) -> set[str] | None:
+    """What a test could leave in a git checkout: the new files `git status` shows (ignored
+    ones too; not the edits to tracked files, which a developer makes during a run) and each
+    file of the product's default folder, ./.connector-ga/, with its size and time. None
+    when `root` is not a git checkout (an unpacked sdist)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--ignored"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    state = {
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith(("??", "!!")) and not any(c in line for c in _CACHES)
+    }
+    for file in sorted((root / ".connector-ga").rglob("*")):
+        if file.is_file():
+            stat = file.stat()
+            state.add(f"{file.relative_to(root)} {stat.st_size} bytes {stat.st_mtime_ns}")
+    return state
+
+
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session):
+    # Hypothesis keeps its folder (.hypothesis/constants, written as a module's tests are
+    # collected) in a temporary folder, not in the current one.
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    session.config._hypothesis_home = tempfile.mkdtemp(prefix="cga-hypothesis-")
+    set_hypothesis_home_dir(session.config._hypothesis_home)
+    if not _is_xdist_worker(session.config):
+        session.config._checkout_before = checkout_state(CHECKOUT)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The run fails if its tests changed the checkout (a file written, a store appended to)."""
+    if home := getattr(session.config, "_hypothesis_home", None):
+        shutil.rmtree(home, ignore_errors=True)
+    before = getattr(session.config, "_checkout_before", None)
+    if before is None or _is_xdist_worker(session.config):
+        return
+    after = checkout_state(CHECKOUT) or set()
+    changed = sorted(after - before)
+    if not changed:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("=", f"the tests changed the checkout {CHECKOUT}", red=True)
+        for line in changed:
+            reporter.write_line(f"  {line}")
+        reporter.write_line("  each test works in its own folder (tmp_path): see tests/conftest.py")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

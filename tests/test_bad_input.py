@@ -664,6 +664,32 @@ def test_odd_otlp_values_are_read_as_text(tmp_path, monkeypatch, name):
     assert json.loads(stdout)["metrics"]["requests"] == 1
 
 
+# App Insights custom dimensions that are not JSON (issue 16 item 18's fuzzing): the rows'
+# connection id is null, the file is read. Was "telemetry cannot be read: Conversion Error:
+# CSV Error on Line: 3": DuckDB 2.0 pushed the TRY_CAST to JSON into the CSV scan as a cast.
+APPINSIGHTS_CSV = Path(__file__).parent / "data" / "sources" / "appinsights_requests.csv"
+
+
+@pytest.mark.parametrize("dimensions", ["not json", "NULL", "{"])
+def test_appinsights_dimensions_that_are_not_json_lose_only_the_connection(
+    tmp_path, monkeypatch, dimensions
+):
+    lines = APPINSIGHTS_CSV.read_text(encoding="utf-8").splitlines(keepends=True)[:6]
+    rows = list(csv.reader(lines))
+    column = rows[0].index("customDimensions")
+    rows[2][column] = dimensions  # r02, on conn-1
+    with open(tmp_path / "ai.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    code, stdout, stderr = _in_process(
+        ["check", "-t", "ai.csv", "--format", "appinsights", "--json", "-"], tmp_path, monkeypatch
+    )
+    assert code in (0, 1), stderr
+    quality = json.loads(stdout)["data_quality"]
+    # 5 requests read, none rejected; r02 alone has no connection id now.
+    assert (quality["rows"], quality["rejected_rows"]) == (5, 0)
+    assert quality["rows_without_connection"] == 1
+
+
 # name -> (the output option, the message after "error: "), for an output path that cannot
 # be written: /proc takes no new files; a-file is a regular file, so no folder is inside it.
 UNWRITABLE = {

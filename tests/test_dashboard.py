@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import socket
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -284,8 +285,24 @@ def test_bad_input_is_one_line(tmp_path):
     missing = cli("serve", "--store", str(tmp_path / "none.duckdb"))
     assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1
     assert "no store here" in missing.output
-    busy = cli("serve", "--store", str(tmp_path / "none.duckdb"), "--port", "70000")
-    assert busy.exit_code == 2 and "Traceback" not in busy.output
+    out_of_range = cli("serve", "--store", str(tmp_path / "none.duckdb"), "--port", "70000")
+    assert out_of_range.exit_code == 2
+    assert out_of_range.output.strip().splitlines() == [
+        "error: --port 70000: expected a port between 1 and 65535"
+    ]
+
+
+def test_a_busy_port_is_one_line_naming_it(store):
+    """Another program listens on the port: one line naming it, exit 2, no traceback."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))  # a free port of the loopback, taken by us
+        holder.listen()
+        port = holder.getsockname()[1]
+        busy = cli("serve", "--store", str(store), "--port", str(port))
+    assert busy.exit_code == 2, busy.output
+    assert busy.output.strip().splitlines() == [
+        f"error: 127.0.0.1:{port}: cannot listen there (in use)"
+    ]
 
 
 def test_a_new_ingest_shows_on_the_next_request(server, store, tmp_path):

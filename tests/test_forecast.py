@@ -93,8 +93,12 @@ def outage(tmp_path):
 def test_an_outage_with_no_later_fault_passes_availability_exactly_on_x_plus_30(tmp_path, outage):
     x, path = outage
     r = check(config=config(tmp_path, "outage"), telemetry=str(path), as_of=D)
-    # Today: 100 connector faults in 30 x 100 = 3,000 eligible: 97.7% < 99.95%: fail.
-    assert r.criterion("availability").status == "fail"
+    # Today: 100 connector faults in 30 x 100 = 3,000 eligible: 2,900 / 3,000 = 96.7%
+    # < 99.95%: fail.
+    availability_today = r.criterion("availability")
+    assert availability_today.status == "fail"
+    assert (availability_today.numerator, availability_today.denominator) == (2900, 3000)
+    assert availability_today.value == pytest.approx(2900 / 3000)
     f = r.forecast
     assert f.scenario == "no-new-faults" and f.horizon_days == 180
     # No new fault: every future day brings 100 eligible requests (mean of the last 14 days:
@@ -123,6 +127,30 @@ def test_the_same_outage_passes_slo_on_x_plus_30(tmp_path, outage):
     # 2026-07-05 already, so the verdict on X + 30 is ready-with-exception.
     assert r.forecast.ready_on == day("2026-12-17")
     assert r.forecast.ready_basis == "window"
+    assert r.forecast.exception.id == "low-usage-after-6-months"
+    assert r.forecast.exception.applies_on == day("2026-12-17")
+
+
+def test_the_outage_is_ready_with_exception_on_x_plus_30_when_those_days_happen(tmp_path):
+    """The forecast's X + 30, lived: the days it projects (100 requests a day on the same 10
+    connections, no fault) observed up to 12-17, and `check` as of that day."""
+    x, last = day("2026-11-17"), day("2026-12-17")
+    rows = steady("outage", day("2026-10-14"), last, 100, 10, bad={x: 100})
+    path = write_csv(tmp_path / "t.csv", rows)
+    r = check(config=config(tmp_path, "outage"), telemetry=str(path), as_of=last)
+    # The window [11-18, 12-17]: 30 x 100 = 3,000 eligible, X's faults outside it: 100%.
+    assert r.criterion("availability").status == "pass"
+    assert r.criterion("slo").status == "pass"
+    # 100 users a week < 500 and 10 connections < 50 fail usage, but 2026-12-17 is more
+    # than six months after preview_since (2026-01-05 + 6 months = 2026-07-05): the
+    # low-usage exception applies.
+    assert r.exception == "low-usage-after-6-months"
+    assert r.verdict == "ready-with-exception"
+    # And the day before, X's faults are still in [11-17, 12-16]: not ready.
+    before = check(
+        config=config(tmp_path, "outage"), telemetry=str(path), as_of=last - dt.timedelta(1)
+    )
+    assert before.verdict not in ("ready", "ready-with-exception")
 
 
 def test_recent_rate_that_keeps_availability_failing_gives_no_date(tmp_path):

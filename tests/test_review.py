@@ -79,10 +79,13 @@ def drafted(tmp_path_factory):
     write_csv(folder / "publisher.csv", _rows(200, 200, 10))
     write_csv(folder / "reviewer.csv", _rows(200, 200, 10) + _rows(404, 404, 10, ("c1",)))
     (folder / "ga.toml").write_text(GA_TOML, encoding="utf-8")
-    out = runner.invoke(
-        app, ["request", "--config", str(folder / "ga.toml"), "--out", str(folder / "outbox")]
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)  # the request's ledger row goes to the publisher's own store
+        out = runner.invoke(
+            app, ["request", "--config", str(folder / "ga.toml"), "--out", str(folder / "outbox")]
+        )
     assert out.exit_code == 0, out.output
+    assert (folder / ".connector-ga" / "store.duckdb").is_file()
     return folder
 
 

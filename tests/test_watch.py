@@ -527,19 +527,31 @@ def test_smtp_failure_is_one_line_and_retried(here, smtp_server):  # noqa: F811
     assert len(inbox.messages) == before + 1  # not advanced: told on the next run
 
 
-def test_smtp_writes_to_the_support_contact_without_smtp_to(here, monkeypatch):
-    from connector_ga.config import load_config
-    from connector_ga.trajectory.notify import email_target
-
-    monkeypatch.setenv("CONNECTOR_GA_SMTP_HOST", "127.0.0.1")
+def test_smtp_writes_to_the_support_contact_without_smtp_to(here, smtp_server):  # noqa: F811
+    """No CONNECTOR_GA_SMTP_TO nor _FROM: `watch` mails ga.toml's support contact, from it,
+    through the real SMTP server (STARTTLS, AUTH)."""
+    controller, inbox, cert = smtp_server
+    env = smtp_env(controller, cert)
+    del env["CONNECTOR_GA_SMTP_FROM"]
     (here / "ga.toml").write_text(
         '[connector]\nid = "contoso-tasks"\n\n[support.connector]\nhours = ["Mon-Fri 08:00-17:00"]'
         '\ntimezone = "UTC"\ncontact = "support@contoso.com"\n',
         "utf-8",
     )
-    contact = load_config(here / "ga.toml").support.connector.contact
-    target = email_target(contact)
-    assert (target.recipient, target.sender) == ("support@contoso.com", "support@contoso.com")
+    telemetry = write(here, traffic(last_hour_at_one_percent))
+    before = len(inbox.messages)
+    out = invoke("watch", "-t", telemetry, "--notify", "smtp", env=env)
+    assert out.exit_code == 1, out.output  # the fast page fires (see the first test)
+    assert len(inbox.messages) == before + 1
+    mail_from, rcpt_tos, content = inbox.messages[-1]
+    assert (mail_from, rcpt_tos) == ("support@contoso.com", ["support@contoso.com"])
+    message = BytesParser(policy=email_policy.default).parsebytes(content)
+    assert (message["From"], message["To"]) == ("support@contoso.com", "support@contoso.com")
+    assert message["Subject"] == "[connector-ga] contoso-tasks: page 1h/5m FIRING"
+    body = message.get_body(("plain",)).get_content()
+    # 1 h: 120 faults / 12,000 eligible = 1% → × 2000 = 20; 5 m: 10 / 1,000 → 20.
+    assert "page 1h/5m alert FIRING (burn 20 over 1h, 20 over 5m; factor 14.4)" in body
+    assert PASSWORD not in out.output and PASSWORD.encode() not in content
 
 
 # ---- store, in place, fleet, Spark ---------------------------------------------------------

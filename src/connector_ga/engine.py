@@ -654,6 +654,11 @@ def _on_spark(expr: ibis.Expr) -> bool:
     return backend is not None and is_spark(backend)
 
 
+@ibis.udf.scalar.builtin(name="json_valid")
+def _duckdb_json_valid(text: str) -> bool:
+    """DuckDB's json_valid: whether the text is JSON."""
+
+
 def json_key(column: ibis.Value, key: str) -> ibis.Value:
     """A key of a JSON object held as text, as text: a string unquoted, anything else as
     its JSON text; null when the text is not JSON, has no such key or holds null there."""
@@ -662,6 +667,8 @@ def json_key(column: ibis.Value, key: str) -> ibis.Value:
         # get_json_object does exactly that; Ibis's generic spelling would go through
         # to_json() and a Python UDF.
         return text.cast("json")[key].cast("string")
-    value = text.try_cast("json")[key]
+    # Checked before the cast: DuckDB 2.0 pushes a TRY_CAST of a CSV column into the CSV
+    # scan, where it is a strict cast and one cell that is not JSON fails the whole file.
+    value = ibis.ifelse(_duckdb_json_valid(text), text, None).try_cast("json")[key]
     # A JSON null is no value (its JSON text would be the string 'null').
     return ibis.coalesce(value.str, value.cast("string").nullif("null"))
