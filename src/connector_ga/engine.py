@@ -298,6 +298,32 @@ def materialize(con: BaseBackend, expr: ibis.Table, prefix: str = "cga_tmp") -> 
     return con.create_table(f"{prefix}_{next(_names)}", obj=expr, temp=True)
 
 
+def materialize_sql(con: BaseBackend, query: str, prefix: str = "cga_tmp") -> ibis.Table:
+    """`materialize` of a query written in the engine's SQL (what Ibis cannot say, such as
+    GROUPING SETS): computed once, then kept for several queries."""
+    name = f"{prefix}_{next(_names)}"
+    if is_spark(con):
+        frame = _session(con).sql(query)
+        frame.createOrReplaceTempView(name)
+        _session(con).catalog.cacheTable(name)
+    else:
+        con.raw_sql(f"CREATE TEMP TABLE {name} AS {query}")
+    return con.table(name)
+
+
+def local_tables(con: BaseBackend, tables: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """Small tables (rollups) computed once and kept in this process's memory: on DuckDB
+    in the session itself, from Spark as Arrow in a local DuckDB session, so that nothing
+    after them runs a Spark job."""
+    if not is_spark(con):
+        return {name: materialize(con, t, f"cga_{name}") for name, t in tables.items()}
+    local = connect()
+    return {
+        name: local.create_table(f"cga_{name}", obj=t.to_pyarrow(), temp=True)
+        for name, t in tables.items()
+    }
+
+
 # ---- Spark readers ------------------------------------------------------------------------
 
 

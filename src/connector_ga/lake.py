@@ -31,9 +31,8 @@ from ibis.backends import BaseBackend
 from . import engine, rollups
 from .attribution import attribute
 from .errors import InputError
-from .metrics.compute import Aggregates
+from .metrics.compute import Aggregates, aggregates_of
 from .metrics.model import InputQuality
-from .metrics.series import spans
 from .policy import Policy
 from .store import (
     SCHEMA_VERSION,
@@ -205,7 +204,7 @@ def lake(
     if connectors:
         tables = {n: t.filter(t.connector.isin(connectors)) for n, t in tables.items()}
     unattributed = policy.attribution.unattributed_5xx
-    daily = engine.materialize(con, rollups.daily_view(tables["daily"], unattributed), "cga_lake")
+    tables = engine.local_tables(con, tables)
 
     def between(first: dt.date, last: dt.date) -> ibis.Table:
         """The requests of these days: their partitions alone are read."""
@@ -223,17 +222,7 @@ def lake(
             r = r.filter(r.connector.isin(connectors))
         return attribute(r, unattributed)
 
-    aggs = Aggregates(
-        daily=daily,
-        spans=spans(daily),
-        weekly_users=rollups.weekly_users_view(tables["weekly_users"]),
-        operations=rollups.operations_view(tables["operations"], unattributed),
-        connections=rollups.connections_view(daily),
-        connection_operations=rollups.connection_operations_view(
-            tables["connection_operations"], unattributed
-        ),
-        requests_between=between,
-    )
+    aggs = aggregates_of(tables, unattributed, between)
     return aggs, _quality(con, root)
 
 

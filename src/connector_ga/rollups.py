@@ -22,7 +22,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 import ibis
+from ibis.backends import BaseBackend
 
+from . import engine
 from .metrics.compute import daily_aggregate
 from .metrics.series import RememberedWeeks, WeeklyUsers
 
@@ -122,6 +124,86 @@ def build(name: str, requests: ibis.Table) -> ibis.Table:
     else:
         raise KeyError(name)
     return out.select(*SCHEMAS[name])
+
+
+# One scan for all four: each rollup is a grouping set of one aggregate query, so the
+# requests are read once whatever the engine (DuckDB and Spark both plan GROUPING SETS as
+# one scan feeding one hash table per set). `grouping(column)` tells the sets apart.
+_SETS: dict[str, tuple[str, ...]] = {
+    "daily": MERGE["daily"][0],
+    "operations": MERGE["operations"][0],
+    "connection_operations": MERGE["connection_operations"][0],
+    "weekly_users": MERGE["weekly_users"][0],
+}
+_TELLS = {  # a column grouped in that set only
+    "daily": "status_class",
+    "operations": "error_reason",
+    "weekly_users": "week",
+}
+
+
+def _keyed(requests: ibis.Table) -> ibis.Table:
+    """The requests as the grouping sets read them: every key column of every rollup."""
+    r = requests
+    return r.select(
+        connector=r.connector,
+        day=r.day,
+        week=r.time.truncate("W").date(),
+        connection_id=r.connection_id,
+        operation=r.operation,
+        fault=r.fault,
+        status=r.status.cast("int64"),
+        status_class=(r.status // 100).cast("int16"),
+        error_reason=r.error_reason,
+        unattributed=r.unattributed,
+        has_user=r.user_id.notnull(),
+        user_id=r.user_id,
+        weight=r.weight,
+    )
+
+
+def _grouping_sql(inner: str) -> str:
+    sets = ", ".join("(" + ", ".join(keys) + ")" for keys in _SETS.values())
+    columns = sorted({c for keys in _SETS.values() for c in keys})
+    tells = ", ".join(f"grouping({c}) AS g_{c}" for c in _TELLS.values())
+    return (
+        f"SELECT {', '.join(columns)}, {tells}, "
+        "sum(weight) AS requests, count(*) AS rows, max(weight) AS max_weight, "
+        "sum(CASE WHEN fault = 'connector' THEN weight END) AS connector_faults "
+        f"FROM ({inner}) AS keyed GROUP BY GROUPING SETS ({sets})"
+    )
+
+
+def build_all(con: BaseBackend, requests: ibis.Table) -> dict[str, ibis.Table]:
+    """Every rollup of valid requests attributed with the default rule, in one scan: the
+    grouped result is kept by the engine, and the four rollups are cut from it."""
+    query = _grouping_sql(str(con.compile(_keyed(requests))))
+    g = engine.materialize_sql(con, query, "cga_rollups")
+    is_set = {name: g[f"g_{column}"] == 0 for name, column in _TELLS.items()}
+    out = {
+        "daily": g.filter(is_set["daily"]),
+        "operations": g.filter(is_set["operations"]),
+        "weekly_users": g.filter(is_set["weekly_users"] & g.user_id.notnull()),
+        "connection_operations": g.filter(
+            ~is_set["daily"]
+            & ~is_set["operations"]
+            & ~is_set["weekly_users"]
+            & g.connector_faults.notnull()
+            & g.connection_id.notnull()
+        ),
+    }
+    casts = {name: ibis.schema(_IBIS[name]) for name in out}
+    return {name: t.select(*SCHEMAS[name]).cast(casts[name]) for name, t in out.items()}
+
+
+_TYPES = {
+    "VARCHAR": "string",
+    "DATE": "date",
+    "SMALLINT": "int16",
+    "BOOLEAN": "boolean",
+    "BIGINT": "int64",
+}
+_IBIS = {n: {c: _TYPES[k] for c, k in cols.items()} for n, cols in SCHEMAS.items()}
 
 
 # ---- as the metrics read them ---------------------------------------------------------------

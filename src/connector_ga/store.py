@@ -40,9 +40,8 @@ from .attribution import attribute
 from .config import FieldsSection
 from .errors import InputError
 from .locations import DEFAULT_STORE
-from .metrics.compute import Aggregates, first_of_each_request, input_quality
+from .metrics.compute import Aggregates, aggregates_of, first_of_each_request, input_quality
 from .metrics.model import InputQuality, RejectSample
-from .metrics.series import spans
 from .policy import Policy, load_policy
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
@@ -363,7 +362,6 @@ class Snapshot:
 
     def aggregates(self, policy: Policy) -> Aggregates:
         unattributed = policy.attribution.unattributed_5xx
-        daily = rollups.daily_view(self.tables["daily"], unattributed)
         folder = segments_dir(self.path)
 
         def between(first: dt.date, last: dt.date) -> ibis.Table:
@@ -373,17 +371,7 @@ class Snapshot:
             r = requests_of(self.con, files)
             return attribute(r.filter((r.day >= first) & (r.day <= last)), unattributed)
 
-        return Aggregates(
-            daily=daily,
-            spans=spans(daily),
-            weekly_users=rollups.weekly_users_view(self.tables["weekly_users"]),
-            operations=rollups.operations_view(self.tables["operations"], unattributed),
-            connections=rollups.connections_view(daily),
-            connection_operations=rollups.connection_operations_view(
-                self.tables["connection_operations"], unattributed
-            ),
-            requests_between=between,
-        )
+        return aggregates_of(self.tables, unattributed, between)
 
 
 def snapshot(path: str | Path, connectors: Sequence[str] | None = None) -> Snapshot:

@@ -21,7 +21,7 @@ from ..policy import Policy
 from ..schema import REJECT_REASONS
 from ..sources import Telemetry
 from .model import ConnectorMetrics, InputQuality, OperationCounts, RejectSample
-from .series import Span, WeeklyUsers, metric_series, spans, weekly_users_from
+from .series import Span, WeeklyUsers, metric_series, spans
 
 MAX_SAMPLES = 10
 
@@ -125,7 +125,7 @@ def first_of_each_request(t: ibis.Table) -> ibis.Table:
 
 def valid_requests(
     telemetry: Telemetry,
-    policy: Policy,
+    unattributed_5xx: str,
     quality: InputQuality,
     connectors: Sequence[str] | None = None,
 ) -> ibis.Table:
@@ -141,7 +141,7 @@ def valid_requests(
         t = t.filter(t.connector.isin(list(connectors)))
     if quality.duplicate_rows:
         t = first_of_each_request(t)
-    t = attribute(t, policy.attribution.unattributed_5xx)
+    t = attribute(t, unattributed_5xx)
     return t.mutate(day=t.time.date())
 
 
@@ -195,22 +195,38 @@ def aggregate(
     quality: InputQuality,
     connectors: Sequence[str] | None = None,
 ) -> Aggregates:
-    """One pass over the requests into the daily aggregate (kept by the engine); the other
-    tables are the requests themselves, read again only for what a check asks of them."""
-    requests = valid_requests(telemetry, policy, quality, connectors)
-    daily = engine.materialize(con, daily_aggregate(requests), "cga_daily")
+    """One pass over the requests into the rollups an ingest would store, kept in local
+    memory; every figure is computed from them, as from a store or an export."""
+    from .. import rollups
+
+    requests = valid_requests(telemetry, rollups.DEFAULT_UNATTRIBUTED, quality, connectors)
+    tables = engine.local_tables(con, rollups.build_all(con, requests))
+    unattributed = policy.attribution.unattributed_5xx
 
     def between(first: dt.date, last: dt.date) -> ibis.Table:
-        r = requests
+        r = valid_requests(telemetry, unattributed, quality, connectors)
         return r.filter((r.time >= _utc(first)) & (r.time < _utc(last + dt.timedelta(days=1))))
 
+    return aggregates_of(tables, unattributed, between)
+
+
+def aggregates_of(
+    tables: dict[str, ibis.Table], unattributed_5xx: str, between: RequestsBetween
+) -> Aggregates:
+    """The aggregates of a check from the four rollups (in place, a store or an export
+    alike), read under the policy's attribution of unattributed 5xx."""
+    from .. import rollups
+
+    daily = rollups.daily_view(tables["daily"], unattributed_5xx)
     return Aggregates(
         daily=daily,
         spans=spans(daily),
-        weekly_users=weekly_users_from(requests),
-        operations=requests,
-        connections=requests,
-        connection_operations=requests,
+        weekly_users=rollups.weekly_users_view(tables["weekly_users"]),
+        operations=rollups.operations_view(tables["operations"], unattributed_5xx),
+        connections=rollups.connections_view(daily),
+        connection_operations=rollups.connection_operations_view(
+            tables["connection_operations"], unattributed_5xx
+        ),
         requests_between=between,
     )
 
