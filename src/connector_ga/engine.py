@@ -319,7 +319,7 @@ def local_tables(con: BaseBackend, tables: dict[str, ibis.Table]) -> dict[str, i
         return {name: materialize(con, t, f"cga_{name}") for name, t in tables.items()}
     local = connect()
     return {
-        name: local.create_table(f"cga_{name}", obj=t.to_pyarrow(), temp=True)
+        name: local.create_table(f"cga_{name}", obj=ibis.memtable(t.to_pyarrow()), temp=True)
         for name, t in tables.items()
     }
 

@@ -1,0 +1,132 @@
+"""One pass (issue 15): a check reads the requests a fixed number of times, whatever the
+number of connectors and the features asked; everything after the rollups is local.
+
+The count is taken from the queries DuckDB is sent (a recorder in front of the session's
+connection) and, on Spark, from the jobs of a job group (the status tracker).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import spark_missing
+
+from connector_ga import api, engine
+from connector_ga.simulate import SimulationSpec, simulate
+
+END = dt.date(2026, 11, 20)
+
+
+class Recorder:
+    """Stands in front of DuckDB's connection and keeps the text of every statement."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.queries: list[str] = []
+
+    def execute(self, query, *args, **kwargs):
+        self.queries.append(str(query))
+        return self._inner.execute(query, *args, **kwargs)
+
+    def sql(self, query, *args, **kwargs):
+        self.queries.append(str(query))
+        return self._inner.sql(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def _fleet(path, connectors: list[str]) -> str:
+    spec = SimulationSpec(
+        days=35,
+        end=END,
+        connections=20,
+        users=40,
+        requests_per_day=60,
+        connectors=connectors,
+        seed=5,
+    )
+    simulate(spec, str(path))
+    return str(path)
+
+
+def request_scans(queries: list[str]) -> list[str]:
+    """Statements that read the rows of the telemetry's view: not its creation, not a
+    schema lookup, not the one-row look at its columns."""
+    return [
+        q
+        for q in queries
+        if "cga_parquet_" in q
+        and not q.startswith(("CREATE OR REPLACE TEMPORARY VIEW", "DESCRIBE"))
+        and not q.rstrip().endswith("LIMIT 1")
+    ]
+
+
+def scans_of(path: str, **options) -> int:
+    con = engine.connect()
+    recorder = Recorder(con.con)
+    con.con = recorder
+    api.run_check(telemetry=[path], con=con, **options)
+    return len(request_scans(recorder.queries))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("one-pass")
+    return {
+        1: _fleet(folder / "one.parquet", ["contoso-tasks"]),
+        4: _fleet(folder / "four.parquet", ["a-one", "b-two", "c-three", "d-four"]),
+    }
+
+
+def test_a_check_in_place_reads_the_requests_twice_whatever_it_is_asked(files):
+    # Two statements read the requests: the input's quality (rows, rejects, distinct ids:
+    # whether there are duplicates to remove) and the one GROUPING SETS query that yields
+    # all four rollups. Nothing after them reads a request: not the operations, the fix
+    # plan, the forecast, the history of the report, nor a second or fourth connector.
+    assert scans_of(files[1], trajectory=False) == 2
+    assert scans_of(files[1]) == 2  # forecast and fix plan on the rollups
+    assert scans_of(files[1], timeline_days=30) == 2  # the report's readiness timeline
+    assert scans_of(files[4], all_connectors=True) == 2  # four connectors, still two
+
+
+def test_the_figures_in_place_are_those_of_the_rollups_the_store_keeps(files, tmp_path):
+    # The one code path after the rollups: in place and from a store give the same JSON.
+    from typer.testing import CliRunner
+
+    from connector_ga.cli import app
+
+    store = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["ingest", files[4], "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    in_place = api.run_check(telemetry=[files[4]], all_connectors=True)
+    stored = api.run_check(store=store, all_connectors=True)
+    assert [r.connector for r in in_place.results] == ["a-one", "b-two", "c-three", "d-four"]
+    for a, b in zip(in_place.results, stored.results, strict=True):
+        ja, jb = a.to_json_dict(), b.to_json_dict()
+        ja.pop("data_quality", None), jb.pop("data_quality", None)
+        assert ja == jb
+
+
+@pytest.mark.spark
+def test_spark_jobs_of_a_check_do_not_grow_with_connectors(files):
+    missing = spark_missing()
+    if missing:
+        pytest.skip(f"Spark engine: {missing}")
+    con = engine.connect(engine="spark")
+    session = con._session
+    tracker = session.sparkContext.statusTracker()
+
+    def jobs(path: str, group: str, **options) -> int:
+        session.sparkContext.setJobGroup(group, group)
+        api.run_check(telemetry=[path], engine="spark", con=con, **options)
+        return len(tracker.getJobIdsForGroup(group))
+
+    one = jobs(files[1], "one-connector")
+    four = jobs(files[4], "four-connectors", all_connectors=True)
+    # Reading (schema, quality), one cached GROUPING SETS scan and the four rollups
+    # brought back as Arrow: a few jobs, and as many for four connectors as for one (the
+    # evaluation runs in a local DuckDB session on the rollups, not as Spark jobs).
+    assert one <= 15
+    assert four == one
