@@ -734,8 +734,8 @@ class _Batch:
         if staged:
             new = requests_of(con, staged)
             requests = attribute(new, rollups.DEFAULT_UNATTRIBUTED)
-            for name in rollups.NAMES:
-                con.create_table(f"cga_delta_{name}", obj=rollups.build(name, requests), temp=True)
+            for name, table in rollups.build_all(con, requests).items():
+                con.create_table(f"cga_delta_{name}", obj=table, temp=True)
             con.create_table(
                 "cga_delta_spans",
                 obj=new.group_by("connector").aggregate(
