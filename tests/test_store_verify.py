@@ -232,7 +232,9 @@ def test_weights_that_disagree_with_the_rollup_requests_are_a_mismatch(store):
     )
 
 
-def test_a_store_written_before_records_is_recorded_at_its_next_ingest(store, built, tmp_path):
+def test_a_store_written_before_records_is_recorded_at_its_next_ingest(
+    store, built, tmp_path, monkeypatch
+):
     b_segment = segment_of("b.csv")
     con = duckdb.connect(str(STORE))
     con.execute("DROP TABLE segment_files")
@@ -246,3 +248,12 @@ def test_a_store_written_before_records_is_recorded_at_its_next_ingest(store, bu
     assert rows == [50, 50, 50]  # a, b (recorded now) and c, 50 rows each
     truncate(b_segment)
     assert cli("store", "verify").exit_code == 1
+    # recorded without where b.csv was read from: --repair finds it where `store info` lists
+    # it (relative to the folder it was ingested from)
+    store_path = tmp_path / STORE
+    monkeypatch.chdir(built)
+    repaired = cli("store", "verify", "--repair", "--store", store_path)
+    assert repaired.exit_code == 0, repaired.output
+    monkeypatch.chdir(tmp_path)
+    # a 50 x 1 + b 50 x 2 + c 50 x 1 = 150 rows, 200 requests, on the same 5 days
+    assert exported_requests(tmp_path) == (150, 200, 5)

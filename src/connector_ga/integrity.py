@@ -217,7 +217,7 @@ def _source_file(digest: str, absolute: str | None, recorded: str | None) -> str
     """The file an ingest read, if it is still where it was with the same content."""
     for candidate in (absolute, recorded):
         if candidate and os.path.isfile(candidate) and file_hash(candidate) == digest:
-            return candidate
+            return os.path.abspath(candidate)  # as an ingest reads it
     return None
 
 
