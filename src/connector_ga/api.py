@@ -67,7 +67,11 @@ class Prepared:
 
     def unreadable(self, exc: BaseException) -> InputError:
         if self.data is None:
-            return InputError(f"the stored telemetry cannot be read: {engines.error_line(exc)}")
+            from .faults import damaged_segment
+
+            return damaged_segment(exc) or InputError(
+                f"the stored telemetry cannot be read: {engines.error_line(exc)}"
+            )
         return _unreadable(self.data, exc)
 
     def release(self) -> None:

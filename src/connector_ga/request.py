@@ -23,7 +23,7 @@ from .errors import InputError
 from .ledger import LedgerEntry
 from .mail import SmtpSettings, send
 from .outputs import html_report, json_result, wording
-from .outputs.json_result import write_atomic
+from .outputs.json_result import write_all_atomic
 from .outputs.request_email import (
     RECIPIENT,
     Attachment,
@@ -193,9 +193,13 @@ def draft_request(
             "recommended criteria are not met and no exception applies yet: "
             "Microsoft may answer 'not eligible'"
         )
-    write_atomic(draft.report_path, evidence.report.decode("utf-8"))
-    write_atomic(draft.result_path, evidence.result.decode("utf-8"))
-    write_atomic(draft.eml_path, eml_bytes(message).decode("utf-8"))
+    write_all_atomic(
+        {
+            draft.report_path: evidence.report.decode("utf-8"),
+            draft.result_path: evidence.result.decode("utf-8"),
+            draft.eml_path: eml_bytes(message).decode("utf-8"),
+        }
+    )
     return draft
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -74,6 +75,10 @@ SEGMENT_COLUMNS = {
     "day": "DATE",
 }
 
+# What each segment file was when published: `store verify` checks the disk against it.
+SEGMENT_FILES_DDL = """CREATE TABLE IF NOT EXISTS store.segment_files (
+    path VARCHAR PRIMARY KEY, bytes BIGINT, rows BIGINT, checksum VARCHAR, sources VARCHAR)"""
+
 DDL = [
     "CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     """CREATE TABLE IF NOT EXISTS store.files (
@@ -84,6 +89,7 @@ DDL = [
         value VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS store.segments (
         path VARCHAR, connector VARCHAR, day DATE, rows BIGINT, ingest VARCHAR)""",
+    SEGMENT_FILES_DDL,
     """CREATE TABLE IF NOT EXISTS store.spans (
         connector VARCHAR PRIMARY KEY, first TIMESTAMPTZ, last TIMESTAMPTZ, rows BIGINT)""",
     """CREATE TABLE IF NOT EXISTS store.requests_ledger (
@@ -477,18 +483,27 @@ class _Known:
     salt: str
     hashes: set[str]
     segment_days: dict[dt.date, list[str]]  # day -> segment files (any connector)
+    # Segment files a store written before `segment_files` does not describe yet (relative
+    # path -> their rows in the index): recorded by this ingest's publish.
+    unrecorded: dict[str, int] = field(default_factory=dict)
 
 
 def _known(store_path: Path) -> _Known:
     with Store.open(store_path, create=True) as store:
         hashes = set(store.table("files").hash.execute())
-        rows = store.table("segments").select("day", "path", "ingest").execute()
+        rows = store.table("segments").select("day", "path", "ingest", "rows").execute()
         days: dict[dt.date, list[str]] = {}
         for row in rows.itertuples(index=False):
             day = row.day.date() if hasattr(row.day, "date") else row.day
             days.setdefault(day, []).append(str(store.segments / row.path))
         _remove_staging(store_path, set(rows["ingest"]))
-        return _Known(store.salt, hashes, days)
+        recorded = set(segment_records(store.con))
+        unrecorded = {
+            str(p): int(n)
+            for p, n in rows.groupby("path")["rows"].sum().items()
+            if p not in recorded
+        }
+        return _Known(store.salt, hashes, days, unrecorded)
 
 
 def ingest(
@@ -554,6 +569,7 @@ def _ingest_locked(store_path, found, fmt, fields, default_connector, progress, 
                 progress(entry)
         if batch.files:
             _refuse_above_limit(report, batch.rejects, limit)
+            batch.legacy = legacy_records(work, segments_dir(store_path), known.unrecorded)
             batch.publish(ingest_id)
         return report
     finally:
@@ -641,6 +657,8 @@ class _Batch:
         self.files: list[dict] = []
         self.rejects: list[dict] = []
         self.parts = 0
+        self.part_sources: dict[str, list] = {}  # part folder -> [[file hash, absolute path]]
+        self.legacy: list[dict] = []  # records of segment files published before they were kept
         # Written in any order, a thread each: the segments need no row order.
         con.raw_sql("SET preserve_insertion_order = false")
 
@@ -700,6 +718,7 @@ class _Batch:
             self.staging.mkdir(parents=True, exist_ok=True)
             part = self.staging / f"part-{self.parts}"
             self.parts += 1
+            self.part_sources[part.name] = [[digest, os.path.abspath(path)]]
             sql = ibis.to_sql(rows, dialect="duckdb")
             self.con.raw_sql(
                 f"COPY ({sql}) TO {_quoted(str(part))} (FORMAT PARQUET, PER_THREAD_OUTPUT true)"
@@ -744,11 +763,12 @@ class _Batch:
                 temp=True,
             )
             segments = self._segment_rows(staged, ingest_id)
+        records = self._segment_records(segments, ingest_id)
         _attach(con, self.store_path, read_only=False)
         try:
             moved = self._move_into_place(ingest_id)
             try:
-                self._merge(segments)
+                self._merge(segments, records + self.legacy)
             except BaseException:
                 for target in moved:  # listed nowhere: remove what was moved
                     target.unlink(missing_ok=True)
@@ -775,6 +795,21 @@ class _Batch:
             for filename, connector, day, n in rows
         ]
 
+    def _segment_records(self, segments: list[dict], ingest_id: str) -> list[dict]:
+        """Each staged file as published: its size, rows, checksum and source file."""
+        rows: dict[str, int] = {}
+        for s in segments:
+            rows[s["path"]] = rows.get(s["path"], 0) + s["rows"]
+        return [
+            segment_record(
+                self.staging / Path(path).relative_to(ingest_id),
+                path,
+                n,
+                self.part_sources.get(Path(path).relative_to(ingest_id).parts[0], []),
+            )
+            for path, n in sorted(rows.items())
+        ]
+
     def _move_into_place(self, ingest_id: str) -> list[Path]:
         """The staging folder becomes the ingest's segment folder. Until the transaction
         commits, no reader knows of it; if it never does, the next writer removes it."""
@@ -784,7 +819,7 @@ class _Batch:
         os.replace(self.staging, target)
         return [target]
 
-    def _merge(self, segments: list[dict]) -> None:
+    def _merge(self, segments: list[dict], records: list[dict]) -> None:
         con = self.con
         engine.begin(con)
         try:
@@ -793,6 +828,7 @@ class _Batch:
                     _merge_rollup(con, name)
                 _merge_spans(con)
                 _insert(con, "segments", segments, SEGMENT_SCHEMA)
+            publish_records(con, records)
             _insert(con, "files", self.files, FILE_SCHEMA)
             _insert(con, "rejects", self.rejects, REJECT_SCHEMA)
             _bump_version(con)
@@ -1008,6 +1044,7 @@ def prune(
             gone = sorted(set(old["path"]) - kept_paths)  # only pruned days in them
             mixed = sorted(set(old["path"]) & kept_paths)  # written again without them
             rewritten = {path: _without_days_before(store, path, cutoff) for path in mixed}
+            records = rewritten_records(con, store.segments, rewritten, segment_records(con))
             engine.begin(con)
             try:
                 day = f"DATE '{cutoff.isoformat()}'"
@@ -1024,6 +1061,7 @@ def prune(
                         f"WHERE path = {_quoted(path)}"
                     )
                 _respan(con, store.segments, cutoff)
+                publish_records(con, records, [*gone, *mixed])
                 if deleted:
                     _bump_version(con)
                 engine.commit(con)
@@ -1111,6 +1149,7 @@ def forget(store_path: str | Path, keys: Sequence[str]) -> list[ForgottenFile]:
         with Store.open(store_path) as store:  # read briefly; readers go on meanwhile
             files = store.table("files").order_by("ingested_at").execute()
             index = store.table("segments").execute()
+            records = segment_records(store.con)
         chosen: dict[str, ForgottenFile] = {}
         for key in keys:
             digest, shown = _ingested_file(key, files)
@@ -1124,7 +1163,7 @@ def forget(store_path: str | Path, keys: Sequence[str]) -> list[ForgottenFile]:
             ]
         con = engine.connect()
         try:
-            _forget_locked(con, store_path, index, forgotten)
+            _forget_locked(con, store_path, index, forgotten, records)
         finally:
             con.disconnect()
         return forgotten
@@ -1168,7 +1207,11 @@ def _ingested_file(key: str, files) -> tuple[str, str]:
 
 
 def _forget_locked(
-    con: BaseBackend, store_path: Path, index, forgotten: list[ForgottenFile]
+    con: BaseBackend,
+    store_path: Path,
+    index,
+    forgotten: list[ForgottenFile],
+    records: dict[str, dict] | None = None,
 ) -> None:
     folder = segments_dir(store_path)
     con.raw_sql("SET preserve_insertion_order = false")
@@ -1201,6 +1244,7 @@ def _forget_locked(
             rewritten[path] = _without_files(con, folder, path, hashes)
         kept = index[~index["path"].isin(touched)][["path", "connector", "day", "ingest"]]
         new_rows = _index_rows(con, folder, rewritten, index)
+        new_records = rewritten_records(con, folder, rewritten, records or {})
         after = [(r.path, r.connector, _day_of(r.day)) for r in kept.itertuples(index=False)] + [
             (r["path"], r["connector"], _day_of(r["day"])) for r in new_rows
         ]
@@ -1210,6 +1254,7 @@ def _forget_locked(
             engine.begin(con)
             try:
                 _publish_forget(con, folder, touched, new_rows, hashes, by_hash)
+                publish_records(con, new_records, touched)
                 engine.commit(con)
             except BaseException:
                 engine.rollback(con)
@@ -1341,3 +1386,89 @@ def _unlink_segment(folder: Path, path: str) -> None:
             parent.rmdir()
         except OSError:
             break
+
+
+# ---- what each segment file was when published (`store verify`) --------------------------
+
+RECORD_SCHEMA = {
+    "path": "string",
+    "bytes": "int64",
+    "rows": "int64",
+    "checksum": "string",
+    "sources": "string",
+}
+
+
+def segment_record(full: Path, path: str, rows: int, sources: list) -> dict:
+    """A segment file as published: its size, rows and SHA-256, and the ingested files its
+    rows came from ([content hash, absolute path as ingested or None], …)."""
+    return {
+        "path": path,
+        "bytes": full.stat().st_size,
+        "rows": int(rows),
+        "checksum": file_hash(str(full)),
+        "sources": json.dumps(sources),
+    }
+
+
+def segment_records(con: BaseBackend) -> dict[str, dict]:
+    """The store's records of its segment files, by relative path (none in a store written
+    before they were kept)."""
+    if "segment_files" not in engine.tables_of(con, ALIAS):
+        return {}
+    rows = con.raw_sql(
+        f"SELECT path, bytes, rows, checksum, sources FROM {ALIAS}.segment_files"
+    ).fetchall()
+    return {
+        r[0]: {"path": r[0], "bytes": r[1], "rows": r[2], "checksum": r[3], "sources": r[4]}
+        for r in rows
+    }
+
+
+def legacy_records(con: BaseBackend, folder: Path, unrecorded: dict[str, int]) -> list[dict]:
+    """Records of segment files published before records were kept, computed once (at the
+    next write): only of a file that reads whole with the rows the index lists, so a file
+    damaged meanwhile is never recorded as sound."""
+    out = []
+    for path, rows in sorted(unrecorded.items()):
+        full = folder / path
+        try:
+            found = con.raw_sql(
+                f"SELECT count(*), list(DISTINCT file_hash) FROM read_parquet("
+                f"{_quoted(str(full))}, hive_partitioning = false)"
+            ).fetchone()
+        except (*engine.engine_errors(), OSError):
+            continue
+        if int(found[0]) == rows:
+            out.append(segment_record(full, path, rows, [[h, None] for h in sorted(found[1])]))
+    return out
+
+
+def publish_records(con: BaseBackend, records: list[dict], removed: Sequence[str] = ()) -> None:
+    """Within a publish: the records of the segment files it adds, and none of those it
+    removes (the table made first in a store written before it)."""
+    con.raw_sql(SEGMENT_FILES_DDL)
+    if removed:
+        listed = ", ".join(_quoted(p) for p in removed)
+        con.raw_sql(f"DELETE FROM {ALIAS}.segment_files WHERE path IN ({listed})")
+    if records:
+        paths = ", ".join(_quoted(r["path"]) for r in records)
+        con.raw_sql(f"DELETE FROM {ALIAS}.segment_files WHERE path IN ({paths})")
+        _insert(con, "segment_files", records, RECORD_SCHEMA)
+
+
+def rewritten_records(
+    con: BaseBackend, folder: Path, rewritten: dict[str, str], old: dict[str, dict]
+) -> list[dict]:
+    """Records of segment files written again without some rows (prune, forget): their
+    sources are those of the old file still among their rows."""
+    out = []
+    for before, path in rewritten.items():
+        full = folder / path
+        rows, hashes = con.raw_sql(
+            f"SELECT count(*), list(DISTINCT file_hash) FROM read_parquet("
+            f"{_quoted(str(full))}, hive_partitioning = false)"
+        ).fetchone()
+        known = dict(json.loads(old[before]["sources"])) if before in old else {}
+        out.append(segment_record(full, path, rows, [[h, known.get(h)] for h in sorted(hashes)]))
+    return out

@@ -173,16 +173,16 @@ def exclusive_lock(path: str | os.PathLike) -> Iterator[None]:
                 f"{store}: still held by {busy.holder} after waiting {busy.waited:.0f} s; "
                 "try again when it is done, or wait longer with --wait SECONDS"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {command_line(os.getpid())}\n")
-        handle.flush()
+        fd = handle.fileno()
+        os.ftruncate(fd, 0)
+        try:  # who holds it, for a second writer to name (unbuffered: nothing left to flush)
+            os.pwrite(fd, f"{os.getpid()} {command_line(os.getpid())}\n".encode(), 0)
+        except OSError:  # a full disk: the lock holds all the same, its holder unnamed
+            os.ftruncate(fd, 0)
         try:
             yield
         finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         handle.close()

@@ -75,10 +75,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except InputError as exc:
-            for line in exc.details:
-                err.print(f"  {line}", markup=False)
-            err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-            raise typer.Exit(EXIT_INPUT) from None
+            _say(exc)
         except KeyboardInterrupt:
             err.print("interrupted: nothing was written")
             raise typer.Exit(130) from None
@@ -87,6 +84,9 @@ def user_errors(command):
         except Exception as exc:
             if debug:  # the traceback, and still exit code 2: not a verdict
                 traceback.print_exc()
+            if (known := _fault(exc)) is not None:  # a damaged file, a full disk: not a bug
+                _say(known)
+            if debug:
                 raise typer.Exit(EXIT_INPUT) from None
             lines = str(exc).strip().splitlines()
             what = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
@@ -98,6 +98,21 @@ def user_errors(command):
             raise typer.Exit(EXIT_INPUT) from None
 
     return wrapper
+
+
+def _fault(exc: BaseException) -> InputError | None:
+    """A damaged store segment, a full disk or a refused write: said as what it is."""
+    from ..faults import damaged_segment, refused_write
+
+    return refused_write(exc) or damaged_segment(exc)
+
+
+def _say(exc: InputError):
+    """One line on stderr (the located rows before it), exit code 2."""
+    for line in exc.details:
+        err.print(f"  {line}", markup=False)
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT) from None
 
 
 class _Spinner:

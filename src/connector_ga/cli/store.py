@@ -1,4 +1,5 @@
-"""`connector-ga ingest` and `connector-ga store info|prune|forget|export`: the embedded store."""
+"""`connector-ga ingest` and `connector-ga store info|prune|forget|export|verify`: the
+embedded store."""
 
 from __future__ import annotations
 
@@ -225,3 +226,82 @@ def store_export(
     manifest = export(store, out, overwrite=overwrite)
     tables = ", ".join(f"{name} {t['rows']:,}" for name, t in manifest["tables"].items())
     err.print(f"exported {store} (version {manifest['store_version']}) to {out}: {tables}")
+
+
+@store_app.command("verify")
+@user_errors
+@waits_for_store
+def store_verify(
+    store: StoreFileOpt = DEFAULT_STORE,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Write a damaged segment again from its source files, when they are still "
+            "there with the same content.",
+        ),
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="ga.toml (default: ./ga.toml).")
+    ] = None,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Check every segment file against what was recorded when it was published (size, rows,
+    checksum) and against the rollups; exit 1 when something is damaged, 0 when sound."""
+    from ..integrity import verify
+
+    cfg = load_config_here(config) if repair else None
+    result = verify(
+        store,
+        repair=repair,
+        fields=cfg.telemetry.fields if cfg else None,
+        default_connector=cfg.connector.id if cfg else None,
+    )
+    segments_dir = f"{store}.segments"
+    for d in result.damaged:
+        rows = sum(d.days.values())
+        source = f" (from {', '.join(d.sources)})" if d.sources else ""
+        err.print(
+            f"damaged: {segments_dir}/{d.path}: {d.problem}; {rows:,} requests{source}",
+            markup=False,
+        )
+        if d.repaired:
+            err.print(f"  repaired: written again from {', '.join(d.sources)}", markup=False)
+        elif repair:
+            err.print(f"  not repaired: {d.not_repaired}", markup=False)
+    for m in result.mismatched:
+        err.print(
+            f"mismatch: {m.connector} {m.day}: the segments hold {m.segments:,} {m.what}, "
+            f"the daily rollup {m.rollup:,}",
+            markup=False,
+        )
+    for connector, days in result.lost_days().items():
+        listed = ", ".join(_day_ranges(days))
+        err.print(
+            f"{connector}: the requests of {listed} are in a damaged segment; the figures "
+            "stay (from the rollups), an export or a watch of those days cannot read them",
+            markup=False,
+        )
+    if result.recorded:
+        err.print(f"recorded {result.recorded} segment(s) written by an older connector-ga")
+    if result.sound:
+        repaired = sum(d.repaired for d in result.damaged)
+        done = f", {repaired} repaired" if repaired else ""
+        err.print(f"{store}: {result.segments} segment(s) sound{done}")
+        return
+    if not repair and any(d for d in result.damaged):
+        err.print("run `connector-ga store verify --repair` to write them again from their files")
+    raise typer.Exit(1)
+
+
+def _day_ranges(days) -> list[str]:
+    """Consecutive days as one range: 2026-11-01…2026-11-05, 2026-11-09."""
+    import datetime as dt
+
+    out: list[list] = []
+    for day in days:
+        if out and day - out[-1][1] == dt.timedelta(days=1):
+            out[-1][1] = day
+        else:
+            out.append([day, day])
+    return [f"{a}…{b}" if a != b else str(a) for a, b in out]

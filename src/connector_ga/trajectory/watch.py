@@ -365,6 +365,11 @@ def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
     try:
         watches = watch_prepared(p, at)
     except engine.engine_errors() as exc:
+        from ..faults import damaged_segment
+
+        damaged = damaged_segment(exc)
+        if damaged is not None:
+            raise damaged from None
         raise InputError(f"telemetry cannot be read: {engine.error_line(exc)}") from None
     finally:
         p.release()  # the store may be written next (the watch state)
