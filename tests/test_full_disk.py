@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -192,14 +193,29 @@ def test_a_read_only_folder_is_one_line_in_every_writing_command(mount, tmp_path
 
 
 def test_a_refused_permission_is_one_line(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root writes through chmod 0555: the read-only mount test stands for it")
+    # As root, a folder's mode stops nobody: the command runs without the capabilities
+    # that override file permissions (util-linux's setpriv), as an ordinary user would.
     write_csv(tmp_path / "a.csv", rows_of("a"))
     closed = tmp_path / "closed"
     closed.mkdir()
     closed.chmod(0o555)
+    prefix = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
     try:
-        line = one_error_line(cli("check", "-t", "a.csv", "--report", closed / "r.html"))
-        assert str(closed) in line and "Permission denied" in line
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "connector_ga.cli", "check", "-t", "a.csv"]
+            + ["--report", str(closed / "r.html")],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **ENV},
+            timeout=300,
+        )
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+        assert str(closed) in lines[0] and "Permission denied" in lines[0]
+        assert not (closed / "r.html").exists()
     finally:
         closed.chmod(0o755)
