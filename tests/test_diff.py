@@ -666,6 +666,33 @@ def test_base_compares_with_the_package_as_committed(tmp_path, monkeypatch):
     assert code == 0
 
 
+def test_a_connector_new_at_base_is_all_new_and_breaks_nothing(tmp_path):
+    # A new connector's pull request: the repository at HEAD has no package in that folder
+    # yet. Nothing was there to break, so exit 0, and every operation is listed as added:
+    # BoldSign's definition declares one operationId per path operation.
+    repo = tmp_path / "repo"
+    (repo / "other").mkdir(parents=True)
+    (repo / "other" / "README.md").write_text("another connector\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "v1")
+    shutil.copytree(CONNECTORS / "BoldSign", repo / "connector")
+
+    code, out, err = run("--base", "HEAD", repo / "connector", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    spec = json.loads((repo / "connector" / SWAGGER).read_text(encoding="utf-8"))
+    declared = sorted(
+        op["operationId"]
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    )
+    added = sorted(c["operation"] for c in report["changes"] if c["rule"] == "OperationAdded")
+    assert added == declared and len(added) > 0
+    assert not [c for c in report["changes"] if c["level"] == "breaking"]
+
+
 def test_base_with_an_unknown_ref_is_one_line_and_exit_2(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(CONNECTORS / "Babybots", repo)

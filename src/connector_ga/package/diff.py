@@ -101,6 +101,7 @@ class GitBase:
     root: Path  # the repository
     rel: str  # the package folder inside it ("" at the root)
     ref: str
+    absent: bool = False  # no package there at REF: a new connector
 
     def history(self, limit: int = 200) -> list[tuple[str, dt.datetime]]:
         """The commits that changed the definition, newest first: (commit, commit date)."""
@@ -124,6 +125,11 @@ class GitBase:
         return data if isinstance(data, dict) else None
 
 
+EMPTY_DEFINITION = json.dumps(
+    {"swagger": "2.0", "info": {"title": "(none)", "version": "0"}, "paths": {}}
+)
+
+
 def export_at_ref(package: Path, ref: str, into: Path) -> GitBase:
     """Write the package folder as committed at `ref` under `into`."""
     package = package.resolve()
@@ -142,7 +148,11 @@ def export_at_ref(package: Path, ref: str, into: Path) -> GitBase:
         raise InputError(f"--base {ref!r}: no such commit in {root}")
     listing = _git(["ls-tree", "--name-only", spec], root)
     if listing.returncode != 0 or SWAGGER not in listing.stdout.decode().split("\n"):
-        raise InputError(f"{ref}:{rel or '.'}: no {SWAGGER} in the package as committed at {ref}")
+        # A new connector's pull request: nothing was committed at REF, so nothing can
+        # break. It is compared with an empty definition: every operation is new.
+        into.mkdir(parents=True, exist_ok=True)
+        (into / SWAGGER).write_text(EMPTY_DEFINITION, encoding="utf-8")
+        return GitBase(into, f"{ref}:{rel or '.'} (absent)", root, rel, ref, absent=True)
     archive = _git(["archive", "--format=tar", spec], root)
     if archive.returncode != 0:
         message = archive.stderr.decode(errors="replace").strip().splitlines()
@@ -929,6 +939,8 @@ def diff_packages(
     """The changes from `old` to `new`; with `base` (old read from git), the history too."""
     report = DiffReport(old, new, old_label, new_label)
     _Differ(report, base).compare()
+    if base is not None and base.absent:  # a new connector: no connection or flow to break
+        report.changes = [c for c in report.changes if c.rule == "OperationAdded"]
     rank = {level: i for i, level in enumerate(LEVELS)}
     report.changes.sort(key=lambda c: (rank[c.level], c.operation or "", c.rule))
     return report
