@@ -130,3 +130,35 @@ def test_spark_jobs_of_a_check_do_not_grow_with_connectors(files):
     # evaluation runs in a local DuckDB session on the rollups, not as Spark jobs).
     assert one <= 15
     assert four == one
+
+
+def test_utc_days_and_weeks_by_integer_arithmetic_fall_where_the_calendar_says():
+    # Days from microseconds since the epoch, floored: the last microsecond of 1969 is on
+    # 1969-12-31 (truncating would put it on 1970-01-01). 1970-01-01 was a Thursday, so its
+    # ISO week began on Monday 1969-12-29; 2026-11-22 is a Sunday (week of Monday 11-16),
+    # 2026-11-23 a Monday; 9999-12-31 a Friday (Monday 12-27); 0001-01-01 a Monday.
+    import ibis
+
+    utc = dt.UTC
+    times = [
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+        dt.datetime(1970, 1, 1, tzinfo=utc),
+        dt.datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=utc),
+        dt.datetime(2026, 11, 23, tzinfo=utc),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+        dt.datetime(1, 1, 1, tzinfo=utc),
+    ]
+    con = engine.connect()
+    t = ibis.memtable({"time": times}, schema={"time": "timestamp('UTC')"})
+    got = con.execute(t.select(d=engine.utc_day(t.time), w=engine.iso_week(t.time)))
+    days = [v.date() if hasattr(v, "date") else v for v in got["d"]]
+    weeks = [v.date() if hasattr(v, "date") else v for v in got["w"]]
+    D = dt.date
+    assert days == [D(1969, 12, 31), D(1970, 1, 1), D(2026, 11, 22), D(2026, 11, 23)] + [
+        D(9999, 12, 31),
+        D(1, 1, 1),
+    ]
+    assert weeks == [D(1969, 12, 29), D(1969, 12, 29), D(2026, 11, 16), D(2026, 11, 23)] + [
+        D(9999, 12, 27),
+        D(1, 1, 1),
+    ]

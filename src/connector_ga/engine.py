@@ -8,6 +8,7 @@ Everything else works on Ibis expressions. DuckDB (embedded) is the default; Spa
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import itertools
 import os
 import sys
@@ -698,3 +699,46 @@ def json_key(column: ibis.Value, key: str) -> ibis.Value:
     value = ibis.ifelse(_duckdb_json_valid(text), text, None).try_cast("json")[key]
     # A JSON null is no value (its JSON text would be the string 'null').
     return ibis.coalesce(value.str, value.cast("string").nullif("null"))
+
+
+# ---- UTC days ------------------------------------------------------------------------------
+# DuckDB turns a zone-aware time into its date through ICU, row by row: at 10M requests the
+# day and the ISO week cost 2.4 s and 5.0 s, against 0.5 s and 0.2 s more for the same dates
+# from the time's microseconds since the epoch (integer arithmetic, floored, so a time before
+# 1970 falls on its own day too). Spark's own date functions are fast; they stay.
+
+_US_PER_DAY = 86_400_000_000
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(time: ibis.expr.datatypes.Timestamp(timezone="UTC")) -> int:
+    """Microseconds since 1970-01-01T00:00Z."""
+
+
+@ibis.udf.scalar.builtin(name="divide")
+def _duckdb_divide(a: int, b: int) -> int:
+    """Integer division, truncated towards zero."""
+
+
+@ibis.udf.scalar.builtin(name="add")
+def _duckdb_add_days(day: dt.date, days: ibis.expr.datatypes.Int32) -> dt.date:
+    """A date plus a number of days."""
+
+
+def utc_day(time: ibis.Value) -> ibis.Value:
+    """The UTC day of a zone-aware time."""
+    if _on_spark(time):
+        return time.date()
+    us = _duckdb_epoch_us(time)
+    per_day = ibis.literal(_US_PER_DAY, "int64")
+    floored = us - ((us % per_day) + per_day) % per_day  # a whole number of days
+    return _duckdb_add_days(ibis.literal(_EPOCH), _duckdb_divide(floored, per_day).cast("int32"))
+
+
+def iso_week(time: ibis.Value) -> ibis.Value:
+    """The Monday (UTC) of a zone-aware time's ISO week."""
+    if _on_spark(time):
+        return time.truncate("W").date()
+    day = utc_day(time)
+    return _duckdb_add_days(day, (-day.day_of_week.index()).cast("int32"))

@@ -100,7 +100,7 @@ def build(name: str, requests: ibis.Table) -> ibis.Table:
     elif name == "weekly_users":
         r = r.filter(r.user_id.notnull())
         out = r.select(
-            connector=r.connector, week=r.time.truncate("W").date(), user_id=r.user_id
+            connector=r.connector, week=engine.iso_week(r.time), user_id=r.user_id
         ).distinct()
     elif name == "operations":
         out = r.group_by(
@@ -148,7 +148,7 @@ def _keyed(requests: ibis.Table) -> ibis.Table:
     return r.select(
         connector=r.connector,
         day=r.day,
-        week=r.time.truncate("W").date(),
+        week=engine.iso_week(r.time),
         connection_id=r.connection_id,
         operation=r.operation,
         fault=r.fault,

@@ -711,7 +711,7 @@ class _Batch:
             connection_id=self._pseudonym(fresh.connection_id),
             user_id=self._pseudonym(fresh.user_id),
             file_hash=ibis.literal(digest),
-            day=fresh.time.date(),
+            day=engine.utc_day(fresh.time),
         ).select(*SEGMENT_COLUMNS)
         inserted = 0
         if entry.accepted:
@@ -943,7 +943,7 @@ def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
         for statement in DDL:
             con.raw_sql(statement)
         stored = con.table("requests", database=ALIAS)
-        requests = stored.mutate(day=stored.time.date())
+        requests = stored.mutate(day=engine.utc_day(stored.time))
         if int(requests.count().execute()):
             target.mkdir(parents=True)
             columns = ", ".join(

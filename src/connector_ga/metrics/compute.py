@@ -142,7 +142,7 @@ def valid_requests(
     if quality.duplicate_rows:
         t = first_of_each_request(t)
     t = attribute(t, unattributed_5xx)
-    return t.mutate(day=t.time.date())
+    return t.mutate(day=engine.utc_day(t.time))
 
 
 def daily_aggregate(requests: ibis.Table) -> ibis.Table:

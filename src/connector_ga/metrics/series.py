@@ -339,27 +339,6 @@ class RememberedWeeks:
         }
 
 
-def weekly_users_from(requests: ibis.Table) -> WeeklyUsers:
-    """Distinct users per connector and ISO week, counted from the requests (any request,
-    throttled included)."""
-
-    def count(names: Sequence[str], first: dt.date, last: dt.date):
-        lo = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
-        hi = dt.datetime.combine(last + dt.timedelta(days=7), dt.time(), tzinfo=dt.UTC)
-        r = requests
-        r = r.filter(
-            (r.time >= ibis.literal(lo)) & (r.time < ibis.literal(hi)) & r.connector.isin(names)
-        )
-        rows = (
-            r.group_by(connector=r.connector, week=r.time.truncate("W").date())
-            .aggregate(users=r.user_id.nunique())
-            .execute()
-        )
-        return {(row.connector, _date(row.week)): int(row.users) for row in rows.itertuples()}
-
-    return RememberedWeeks(count)
-
-
 def apply_wau(m: ConnectorMetrics, users: dict[tuple[str, dt.date], int], weeks: int) -> None:
     m.wau = [
         WeekCount(
