@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import InputError
-from ..locations import DEFAULT_STORE
 
 
 def _quiet(stream) -> None:
@@ -208,25 +207,6 @@ def check_reject_rate(max_reject_rate: float | None) -> None:
         raise InputError(f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1")
 
 
-def telemetry_store(telemetry, store: Path | None, cfg) -> Path | None:
-    """The store `check` reads: none when files are given; the named one; the default one
-    when it holds telemetry (it may exist only for the request ledger). Without any of
-    them, ga.toml must name telemetry paths."""
-    from ..ledger import holds_telemetry
-
-    if telemetry:
-        return None
-    store_path = store or DEFAULT_STORE
-    if store is not None or holds_telemetry(store_path):
-        return store_path
-    if not (cfg and cfg.telemetry.paths):
-        raise InputError(
-            "no telemetry: pass --telemetry PATH, ingest into a store "
-            "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
-        )
-    return None
-
-
 def waits_for_store(command):
     """A command with a `wait` option: every store it opens is waited for that long."""
 
@@ -387,7 +367,8 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         metavar="PATH",
-        help="The store to read when no --telemetry is given (default .connector-ga/store.duckdb).",
+        help="The store to read when no --telemetry is given (default: "
+        ".connector-ga/store.duckdb, when ga.toml names no telemetry paths).",
     ),
 ]
 
@@ -417,7 +398,7 @@ class TelemetryOptions:
         return {
             "config": cfg,
             "telemetry": self.telemetry,
-            "store": telemetry_store(self.telemetry, self.store, cfg),
+            "store": self.store,  # which telemetry is read: api.telemetry_to_read
             "fmt": self.fmt,
             "connector": connector or self.connector,
             "all_connectors": all_connectors,
