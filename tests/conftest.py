@@ -67,8 +67,10 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def connections_by_rank(results: dict[str, dict]) -> dict[str, dict]:
     """Each connector's JSON result with its fix plan's connections named by rank: they are
     salted pseudonyms (the store's salt, or the user's local salt),
-    so two checks that must agree are compared by rank only."""
+    so two checks that must agree are compared by rank only; and without what each read
+    (`data_quality.source`: a store, an export or files, by design not the same)."""
     for data in results.values():
+        (data.get("data_quality") or {}).pop("source", None)
         for k, c in enumerate((data.get("fix_plan") or {}).get("connections", [])):
             c["connection"] = f"#{k}"
     return results

@@ -179,3 +179,80 @@ def test_the_library_is_free_of_typer():
         and any(name == "typer" or name.startswith("typer.") for name in _imports(path))
     ]
     assert offenders == []
+
+
+# ---- issue 18 item 8: the telemetry options of check, history, watch and request -------
+
+SHARED_FLAGS = ["--telemetry", "-t", "--config", "-c", "--format", "--connector", "--policy"]
+SHARED_FLAGS += ["--max-reject-rate", "--store", "--engine"]
+TELEMETRY_OPTION_COMMANDS = [["check"], ["history"], ["watch"], ["request"], ["request", "status"]]
+
+
+def _callback(words: list[str]):
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for word in words:
+        command = command.commands[word]
+    return command.callback
+
+
+@pytest.mark.parametrize("words", TELEMETRY_OPTION_COMMANDS, ids=" ".join)
+def test_help_of_each_telemetry_command_lists_the_shared_options(words):
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    shown = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", result.output))
+    assert [flag for flag in SHARED_FLAGS if flag not in shown] == []
+
+
+@pytest.mark.parametrize("words", TELEMETRY_OPTION_COMMANDS, ids=" ".join)
+def test_each_shared_option_comes_from_its_one_declaration(words):
+    """The commands' parameters are the fields of common.TelemetryOptions, not lists of
+    their own: the same Annotated object (for --store, a command may say what else it
+    keeps in the store; the flag, type and default are still the declared ones)."""
+    import inspect
+
+    declared = common.option_declarations()
+    params = inspect.signature(_callback(words)).parameters
+    for name, (hint, default) in declared.items():
+        param = params[name]
+        assert param.default == default, name
+        if param.annotation is hint:
+            continue
+        assert name == "store", f"{' '.join(words)} declares its own {name}"
+        info, declared_info = param.annotation.__metadata__[0], hint.__metadata__[0]
+        assert param.annotation.__origin__ == hint.__origin__
+        assert info.param_decls is declared_info.param_decls
+
+
+def test_a_new_telemetry_option_is_one_field(tmp_path):
+    """A field added to TelemetryOptions becomes an option of a decorated command (shown
+    in --help, parsed, handed over in the options object), with -t still spreading."""
+    import dataclasses
+    from typing import Annotated
+
+    import typer
+
+    seen = {}
+    extended = dataclasses.make_dataclass(
+        "Extended",
+        [("source", Annotated[str | None, typer.Option("--source-kind")], None)],
+        bases=(common.TelemetryOptions,),
+        frozen=True,
+    )
+
+    @common.telemetry_options(options=extended)
+    def probe(options: common.TelemetryOptions, extra: int = 0) -> None:
+        seen["options"], seen["extra"] = options, extra
+
+    cli = typer.Typer()
+    cli.command(cls=common.TelemetryCommand)(probe)
+    cli.command("other")(lambda: None)  # a group, so `probe` is named on the line
+    result = runner.invoke(cli, ["probe", "--help"], env={"COLUMNS": "160"})
+    assert "--source-kind" in result.output and "--telemetry" in result.output
+    args = ["probe", "-t", "a.csv", "b.csv", "--source-kind", "azure", "--extra", "3"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    options = seen["options"]
+    assert (options.source, options.telemetry, seen["extra"]) == ("azure", ["a.csv", "b.csv"], 3)
+    assert (options.engine, options.store) == ("duckdb", None)  # the declared defaults

@@ -21,7 +21,7 @@ from .metrics.series import last_sunday, metric_series
 from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
 from .pseudonyms import local_salt
-from .result import Result
+from .result import Result, TelemetrySource
 from .sources import Telemetry, read_telemetry
 from .trajectory import history
 from .trajectory.fixplan import fix_plan
@@ -52,6 +52,7 @@ class Prepared:
     names: list[str]  # the connectors judged
     configs: dict[str, GaConfig | None]  # ga.toml for the connector it declares, else None
     backends: dict[str, BackendEvidence | None]
+    source: TelemetrySource | None = None  # what was read: a store, an export, or files
 
     @property
     def pseudonymised(self) -> bool:
@@ -98,21 +99,11 @@ def prepare(
     engine: str = "duckdb",
 ) -> Prepared:
     """Read telemetry (files in place, or a store), check its quality, aggregate it, and
-    settle which connectors are judged and what ga.toml declares for each."""
+    settle which connectors are judged and what ga.toml declares for each. Which telemetry
+    is read: see `telemetry_to_read`; `Prepared.source` says what was."""
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    base_dir = None
-    patterns: list[str] = []
-    if telemetry:
-        patterns = list(telemetry)
-    elif store is not None:
-        pass
-    elif config is not None and config.telemetry.paths:
-        patterns, base_dir = list(config.telemetry.paths), config.base_dir
-    else:
-        raise InputError(
-            "no telemetry given: pass --telemetry PATH or set [telemetry] paths in ga.toml"
-        )
+    patterns, base_dir, store = telemetry_to_read(config, telemetry, store)
     fmt = fmt or (config.telemetry.format if config else "auto")
     backend = package_backend(config)  # before the telemetry: a wrong package path fails fast
     declared_id = config.connector.id if config else None
@@ -128,10 +119,12 @@ def prepare(
             raise InputError(f"--engine {engine}: a store is read with DuckDB; pass --telemetry")
         stored = snapshot(store, selection)
         con, quality = stored.con, stored.quality
+        source = TelemetrySource(kind="store", paths=[str(store)], version=stored.version)
         _check_quality(str(store), quality, policy, max_reject_rate)
         aggs = stored.aggregates(policy)
     elif len(patterns) == 1 and (fmt == "export" or is_export(_resolved(patterns[0], base_dir))):
         root = _resolved(patterns[0], base_dir)
+        source = TelemetrySource(kind="export", paths=[root])
         con = con or engines.connect(engine=engine)
         try:
             aggs, quality = lake(con, root, policy, selection)
@@ -146,6 +139,7 @@ def prepare(
         data = read_telemetry(
             con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
         )
+        source = TelemetrySource(kind="files", paths=[data.name_of(f) for f in data.files])
         try:
             quality = input_quality(data, selection)
             _check_quality(", ".join(data.display.values()), quality, policy, max_reject_rate)
@@ -183,6 +177,31 @@ def prepare(
         names=names,
         configs={n: config if declares(n) else None for n in names},
         backends={n: backend if declares(n) else None for n in names},
+        source=source,
+    )
+
+
+def telemetry_to_read(
+    config: GaConfig | None, telemetry: Sequence[str] | None, store: str | Path | None
+) -> tuple[list[str], Path | None, Path | None]:
+    """The one rule the CLI and the library follow: the telemetry given (`-t`), else the
+    store given (`--store`), else ga.toml's `[telemetry] paths` (relative to its folder),
+    else the default store (`.connector-ga/store.duckdb` in the working folder) when it
+    holds telemetry. Returns the patterns, their base folder, and the store to read."""
+    if telemetry:
+        return list(telemetry), None, None
+    if store is not None:
+        return [], None, Path(store)
+    if config is not None and config.telemetry.paths:
+        return list(config.telemetry.paths), config.base_dir, None
+    from .ledger import holds_telemetry
+    from .locations import DEFAULT_STORE
+
+    if holds_telemetry(DEFAULT_STORE):
+        return [], None, DEFAULT_STORE
+    raise InputError(
+        "no telemetry: pass --telemetry PATH, ingest into a store "
+        "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
     )
 
 
@@ -212,7 +231,11 @@ def _check_quality(where: str, quality: InputQuality, policy: Policy, max_reject
 
 def judge(p: Prepared, metrics: ConnectorMetrics) -> Result:
     name = metrics.connector
-    return evaluate(metrics, p.quality, p.policy, p.configs.get(name), backend=p.backends.get(name))
+    result = evaluate(
+        metrics, p.quality, p.policy, p.configs.get(name), backend=p.backends.get(name)
+    )
+    result.data_quality.source = p.source  # every output says what it read
+    return result
 
 
 def run_check(

@@ -100,6 +100,14 @@ class Metrics(BaseModel):
     operations: list[OperationPoint] = Field(default_factory=list)
 
 
+class TelemetrySource(BaseModel):
+    """What a check read: a store (its path and version), an export folder, or files."""
+
+    kind: Literal["store", "export", "files"]
+    paths: list[str]
+    version: int | None = None  # a store's version: how many publishes it has seen
+
+
 class DataQuality(BaseModel):
     rejected_rows: int
     unattributed_5xx: int
@@ -114,6 +122,7 @@ class DataQuality(BaseModel):
     # The connector's last request, when it is more than a day before the date judged as of.
     stale_since: dt.date | None = None
     warnings: list[str] = Field(default_factory=list)
+    source: TelemetrySource | None = None
 
 
 Basis = Literal["window", "trend", "calendar", "declaration"]

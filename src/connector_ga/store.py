@@ -365,6 +365,7 @@ class Snapshot:
     tables: dict[str, ibis.Table]  # the rollups
     files: list[str]  # each ingested file's path, in order
     segment_index: ibis.Table  # segments: path, connector, day
+    version: int = 0  # the store's version (publishes seen) when copied
 
     def aggregates(self, policy: Policy) -> Aggregates:
         unattributed = policy.attribution.unattributed_5xx
@@ -392,6 +393,7 @@ def snapshot(path: str | Path, connectors: Sequence[str] | None = None) -> Snaps
     try:
         store = Store._open_on(con, path, create=False, write=False)
         con = store.con  # an upgrade reopens it
+        version = store.version()
         where = ""
         if connectors:
             where = " WHERE connector IN (" + ", ".join(_quoted(c) for c in connectors) + ")"
@@ -414,6 +416,7 @@ def snapshot(path: str | Path, connectors: Sequence[str] | None = None) -> Snaps
         tables=tables,
         files=list(files["path"]),
         segment_index=con.table("cga_segments"),
+        version=version,
     )
 
 

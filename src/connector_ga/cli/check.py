@@ -13,20 +13,14 @@ from .common import (
     EXIT_NOT_READY,
     EXIT_READY,
     AsOfOpt,
-    ConfigOpt,
-    ConnectorOpt,
-    EngineOpt,
-    FormatOpt,
-    PolicyOpt,
-    RejectOpt,
-    TelemetryOpt,
+    TelemetryOptions,
     Terminal,
     WaitOpt,
     check_reject_rate,
     err,
     load_config_here,
     parse_date,
-    source_options,
+    telemetry_options,
     user_errors,
     waits_for_store,
     working,
@@ -36,27 +30,19 @@ from .common import (
 
 @user_errors
 @waits_for_store
+@telemetry_options()
 def check(
-    telemetry: TelemetryOpt = None,
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
+    options: TelemetryOptions,
     as_of: AsOfOpt = None,
-    connector: ConnectorOpt = None,
     all_connectors: Annotated[
         bool, typer.Option("--all", help="One verdict per connector in the telemetry.")
     ] = False,
     json_out: Annotated[
         str | None, typer.Option("--json", help="Write the JSON result to FILE, or - for stdout.")
     ] = None,
-    policy: PolicyOpt = None,
-    max_reject_rate: RejectOpt = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 0 only for the verdict 'ready'.")
     ] = False,
-    store: Annotated[
-        Path | None,
-        typer.Option("--store", help="Store to read when no --telemetry is given."),
-    ] = None,
     report: Annotated[
         Path | None,
         typer.Option("--report", help="Write the self-contained HTML evidence report to FILE."),
@@ -65,7 +51,6 @@ def check(
         str | None,
         typer.Option("--markdown", help="Write the Markdown summary for CI to FILE, or -."),
     ] = None,
-    engine: EngineOpt = "duckdb",
     scenario: Annotated[
         str,
         typer.Option(
@@ -83,23 +68,13 @@ def check(
     from ..api import run_check
     from ..outputs import json_result, terminal
 
-    check_reject_rate(max_reject_rate)
+    check_reject_rate(options.max_reject_rate)
     if json_out == "-" and markdown == "-":
         raise InputError("--json - and --markdown -: only one of them can go to stdout")
-    cfg = load_config_here(config)
+    cfg = load_config_here(options.config)
     with working("reading telemetry and computing metrics"):
         run = run_check(
-            **source_options(
-                cfg,
-                telemetry,
-                store,
-                fmt=fmt,
-                connector=connector,
-                all_connectors=all_connectors,
-                policy=policy,
-                max_reject_rate=max_reject_rate,
-                engine=engine,
-            ),
+            **options.for_prepare(cfg, all_connectors=all_connectors),
             as_of=parse_date(as_of, "--as-of"),
             scenario=scenario,
             horizon=horizon,

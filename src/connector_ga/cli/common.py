@@ -4,13 +4,16 @@ spinner, option types and the small parsers. No command module is imported from 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import inspect
 import os
 import sys
 import traceback
+from copy import copy
 from functools import wraps
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_type_hints
 
 import typer
 import typer.core
@@ -18,7 +21,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import InputError
-from ..locations import DEFAULT_STORE
 
 
 def _quiet(stream) -> None:
@@ -215,56 +217,9 @@ def load_config_here(config: Path | None):
     return load_config("ga.toml") if Path("ga.toml").is_file() else None
 
 
-def source_options(
-    cfg,
-    telemetry,
-    store: Path | None,
-    *,
-    fmt: str | None = None,
-    connector: str | None = None,
-    all_connectors: bool = False,
-    policy: str | None = None,
-    max_reject_rate: float | None = None,
-    engine: str = "duckdb",
-) -> dict:
-    """Where a command's telemetry comes from and how it is read, as `api.prepare` takes it:
-    the same resolution for check, history, watch and request."""
-    check_reject_rate(max_reject_rate)
-    return {
-        "config": cfg,
-        "telemetry": telemetry,
-        "store": telemetry_store(telemetry, store, cfg),
-        "fmt": fmt,
-        "connector": connector,
-        "all_connectors": all_connectors,
-        "policy": policy,
-        "max_reject_rate": max_reject_rate,
-        "engine": engine,
-    }
-
-
 def check_reject_rate(max_reject_rate: float | None) -> None:
     if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
         raise InputError(f"--max-reject-rate {max_reject_rate}: expected a share between 0 and 1")
-
-
-def telemetry_store(telemetry, store: Path | None, cfg) -> Path | None:
-    """The store `check` reads: none when files are given; the named one; the default one
-    when it holds telemetry (it may exist only for the request ledger). Without any of
-    them, ga.toml must name telemetry paths."""
-    from ..ledger import holds_telemetry
-
-    if telemetry:
-        return None
-    store_path = store or DEFAULT_STORE
-    if store is not None or holds_telemetry(store_path):
-        return store_path
-    if not (cfg and cfg.telemetry.paths):
-        raise InputError(
-            "no telemetry: pass --telemetry PATH, ingest into a store "
-            "(`connector-ga ingest FILES`), or set [telemetry] paths in ga.toml"
-        )
-    return None
 
 
 def waits_for_store(command):
@@ -422,3 +377,97 @@ RejectOpt = Annotated[
         help="Stop when more than this share of rows is bad.",
     ),
 ]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        metavar="PATH",
+        help="The store to read when no --telemetry is given (default: "
+        ".connector-ga/store.duckdb, when ga.toml names no telemetry paths).",
+    ),
+]
+
+
+# ---- the telemetry options of check, history, watch and request: declared once --------
+
+
+@dataclasses.dataclass(frozen=True)
+class TelemetryOptions:
+    """Where a command's telemetry comes from and how it is read. Each field is one option
+    of every command decorated with `telemetry_options` (its type says its flag and help),
+    so a new source option is one field here."""
+
+    telemetry: TelemetryOpt = None
+    config: ConfigOpt = None
+    fmt: FormatOpt = None
+    connector: ConnectorOpt = None
+    policy: PolicyOpt = None
+    max_reject_rate: RejectOpt = None
+    store: StoreOpt = None
+    engine: EngineOpt = "duckdb"
+
+    def for_prepare(self, cfg, *, connector: str | None = None, all_connectors=False) -> dict:
+        """The keywords of `api.prepare` (and so of run_check, run_history, run_watch);
+        `connector` overrides --connector (`request status` walks its ledger's)."""
+        check_reject_rate(self.max_reject_rate)
+        return {
+            "config": cfg,
+            "telemetry": self.telemetry,
+            "store": self.store,  # which telemetry is read: api.telemetry_to_read
+            "fmt": self.fmt,
+            "connector": connector or self.connector,
+            "all_connectors": all_connectors,
+            "policy": self.policy,
+            "max_reject_rate": self.max_reject_rate,
+            "engine": self.engine,
+        }
+
+
+def option_declarations(options: type = TelemetryOptions) -> dict[str, tuple[object, object]]:
+    """Each field of an options dataclass: its `Annotated` declaration and its default."""
+    hints = get_type_hints(options, include_extras=True)
+    return {f.name: (hints[f.name], f.default) for f in dataclasses.fields(options)}
+
+
+def telemetry_options(
+    *, store_help: str | None = None, without: tuple[str, ...] = (), options: type | None = None
+):
+    """A command that takes `options: TelemetryOptions` gets, in that parameter's place,
+    one option per field (so `--help` lists them), and is called with them gathered in
+    one TelemetryOptions. `store_help` says what else the command keeps in the store;
+    `without` leaves out options the command has no use for (set to their default)."""
+    options = options or TelemetryOptions
+    declared = option_declarations(options)
+    unknown = set(without) - set(declared)
+    assert not unknown, f"not a telemetry option: {unknown}"
+
+    def decorate(command):
+        signature = inspect.signature(command, eval_str=True)
+        assert "options" in signature.parameters, f"{command.__name__} takes no options"
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            if param.name != "options":
+                params.append(param)
+                continue
+            for name, (hint, default) in declared.items():
+                if name in without:
+                    continue
+                if name == "store" and store_help is not None:
+                    info = copy(hint.__metadata__[0])
+                    info.help = store_help
+                    hint = Annotated[hint.__origin__, info]
+                kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+                params.append(inspect.Parameter(name, kind, default=default, annotation=hint))
+
+        @wraps(command)
+        def wrapper(*args, **kwargs):
+            given = {name: kwargs.pop(name) for name in declared if name in kwargs}
+            return command(*args, options=options(**given), **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=params)
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        if signature.return_annotation is not inspect.Signature.empty:
+            wrapper.__annotations__["return"] = signature.return_annotation
+        return wrapper
+
+    return decorate

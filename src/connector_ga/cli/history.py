@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
-    ConfigOpt,
-    ConnectorOpt,
-    EngineOpt,
-    FormatOpt,
-    PolicyOpt,
-    RejectOpt,
-    TelemetryOpt,
+    TelemetryOptions,
     Terminal,
     WaitOpt,
     err,
     load_config_here,
     parse_date,
-    source_options,
+    telemetry_options,
     user_errors,
     waits_for_store,
     working,
@@ -31,10 +24,9 @@ from .common import (
 
 @user_errors
 @waits_for_store
+@telemetry_options()
 def history(
-    telemetry: TelemetryOpt = None,
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
+    options: TelemetryOptions,
     first: Annotated[
         str | None, typer.Option("--from", metavar="DATE", help="First day of the history.")
     ] = None,
@@ -46,7 +38,6 @@ def history(
         int | None,
         typer.Option("--days", metavar="N", help="The N days up to --to (default 90)."),
     ] = None,
-    connector: ConnectorOpt = None,
     all_connectors: Annotated[
         bool, typer.Option("--all", help="A history per connector in the telemetry.")
     ] = False,
@@ -54,13 +45,6 @@ def history(
         str | None,
         typer.Option("--json", metavar="FILE|-", help="Write connector-ga/history/v1 JSON."),
     ] = None,
-    policy: PolicyOpt = None,
-    max_reject_rate: RejectOpt = None,
-    store: Annotated[
-        Path | None,
-        typer.Option("--store", help="Store to read when no --telemetry is given."),
-    ] = None,
-    engine: EngineOpt = "duckdb",
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """The verdict and each criterion for every day, as `check --as-of` that day would give."""
@@ -70,20 +54,10 @@ def history(
     from ..trajectory.history import dumps
 
     first_day, last_day = parse_date(first, "--from"), parse_date(last, "--to")
-    cfg = load_config_here(config)
-    options = source_options(
-        cfg,
-        telemetry,
-        store,
-        fmt=fmt,
-        connector=connector,
-        all_connectors=all_connectors,
-        policy=policy,
-        max_reject_rate=max_reject_rate,
-        engine=engine,
-    )
+    cfg = load_config_here(options.config)
+    source = options.for_prepare(cfg, all_connectors=all_connectors)
     with working("reading telemetry and computing the history"):
-        run = run_history(**options, first=first_day, last=last_day, days=days)
+        run = run_history(**source, first=first_day, last=last_day, days=days)
     console = err if json_out == "-" else Terminal(highlight=False)
     history_terminal.render_all(run.histories, console)
     payload = dumps(run.histories, fleet=all_connectors)

@@ -18,30 +18,26 @@ from .common import (
     AsOfOpt,
     ConfigOpt,
     ConnectorOpt,
-    FormatOpt,
-    PolicyOpt,
-    RejectOpt,
     TelemetryCommand,
     TelemetryGroup,
-    TelemetryOpt,
+    TelemetryOptions,
     Terminal,
     WaitOpt,
     err,
     load_config_here,
     parse_date,
-    source_options,
+    telemetry_options,
     user_errors,
     waits_for_store,
     working,
 )
 
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--store",
-        help="The store: telemetry when no --telemetry is given, and the request ledger "
-        "(default .connector-ga/store.duckdb).",
-    ),
+LEDGER_STORE_HELP = (
+    "The store: telemetry when no --telemetry is given, and the request ledger "
+    "(default .connector-ga/store.duckdb)."
+)
+LedgerStoreOpt = Annotated[
+    Path | None, typer.Option("--store", metavar="PATH", help=LEDGER_STORE_HELP)
 ]
 
 
@@ -54,37 +50,24 @@ request_app = typer.Typer(
 )
 
 
-def check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_rate):
-    """The same resolution of telemetry as `check`: files, else the store, else ga.toml."""
+def check_run(cfg, options: TelemetryOptions, as_of: str | None, connector: str | None = None):
+    """The same resolution of telemetry as `check`."""
     from ..api import run_check
 
-    options = source_options(
-        cfg,
-        telemetry,
-        store,
-        fmt=fmt,
-        connector=connector,
-        policy=policy,
-        max_reject_rate=max_reject_rate,
-    )
+    source = options.for_prepare(cfg, connector=connector)
     with working("reading telemetry and computing metrics"):
-        run = run_check(**options, as_of=parse_date(as_of, "--as-of"))
+        run = run_check(**source, as_of=parse_date(as_of, "--as-of"))
     return run.results[0]
 
 
 @request_app.callback(invoke_without_command=True)
 @user_errors
 @waits_for_store
+@telemetry_options(store_help=LEDGER_STORE_HELP)
 def request(
     ctx: typer.Context,
-    telemetry: TelemetryOpt = None,
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
+    options: TelemetryOptions,
     as_of: AsOfOpt = None,
-    connector: ConnectorOpt = None,
-    policy: PolicyOpt = None,
-    max_reject_rate: RejectOpt = None,
-    store: StoreOpt = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for ga-request.eml and attachments.")
     ] = Path("."),
@@ -119,17 +102,17 @@ def request(
     )
 
     settings = SmtpSettings.from_env() if send else None  # fail fast, before writing
-    cfg = load_config_here(config)
+    cfg = load_config_here(options.config)
     contact = cfg.support.connector.contact if cfg and cfg.support.connector else None
     if settings is not None and not (settings.sender or contact):
         raise InputError(
             "--send needs a sender: set CONNECTOR_GA_SMTP_FROM (or a support contact in "
             "ga.toml [support.connector])"
         )
-    result = check_run(cfg, telemetry, store, fmt, as_of, connector, policy, max_reject_rate)
+    result = check_run(cfg, options, as_of)
     console = Terminal(highlight=False, soft_wrap=True)
     console.print(verdict_line(result))
-    store_path = store or DEFAULT_STORE
+    store_path = options.store or DEFAULT_STORE
     if send and not force:
         previous = already_sent(store_path, result.connector, dt.datetime.now(dt.UTC).date())
         if previous is not None:
@@ -182,23 +165,18 @@ def request(
 @request_app.command("status", cls=TelemetryCommand)
 @user_errors
 @waits_for_store
+@telemetry_options(store_help=LEDGER_STORE_HELP)
 def status(
-    telemetry: TelemetryOpt = None,
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
+    options: TelemetryOptions,
     as_of: AsOfOpt = None,
-    connector: ConnectorOpt = None,
-    policy: PolicyOpt = None,
-    max_reject_rate: RejectOpt = None,
-    store: StoreOpt = None,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Drafted or sent, the expected decision date, and whether the evidence changed since."""
     from ..request import compare_evidence, ledger_connectors, request_status
 
-    store_path = store or DEFAULT_STORE
-    cfg = load_config_here(config)
-    wanted = connector or (cfg.connector.id if cfg else None)
+    store_path = options.store or DEFAULT_STORE
+    cfg = load_config_here(options.config)
+    wanted = options.connector or (cfg.connector.id if cfg else None)
     names = [wanted] if wanted else ledger_connectors(store_path)
     console = Terminal(highlight=False, soft_wrap=True)
     today = dt.datetime.now(dt.UTC).date()
@@ -210,7 +188,7 @@ def status(
         found += 1
         why = None
         try:
-            current = check_run(cfg, telemetry, store, fmt, as_of, name, policy, max_reject_rate)
+            current = check_run(cfg, options, as_of, connector=name)
             state.change = compare_evidence(state.entry, current)
         except InputError as exc:
             why = exc.message
@@ -266,7 +244,7 @@ def record_sent(
     ] = None,
     connector: ConnectorOpt = None,
     config: ConfigOpt = None,
-    store: StoreOpt = None,
+    store: LedgerStoreOpt = None,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Record that the drafted request was sent from a mail client."""

@@ -4,7 +4,6 @@ per episode; exit 0 when none fires, 1 when one does, 2 on bad input or a failed
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,18 +13,12 @@ from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
     EXIT_NOT_READY,
     EXIT_READY,
-    ConfigOpt,
-    ConnectorOpt,
-    EngineOpt,
-    FormatOpt,
-    PolicyOpt,
-    RejectOpt,
-    TelemetryOpt,
+    TelemetryOptions,
     Terminal,
     WaitOpt,
     err,
     load_config_here,
-    source_options,
+    telemetry_options,
     user_errors,
     waits_for_store,
     working,
@@ -50,17 +43,18 @@ def parse_time(value: str | None, option: str) -> dt.datetime | None:
 
 @user_errors
 @waits_for_store
+@telemetry_options(
+    store_help="The store: telemetry when no --telemetry is given, and the watch state "
+    "(default .connector-ga/store.duckdb)."
+)
 def watch(
-    telemetry: TelemetryOpt = None,
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
+    options: TelemetryOptions,
     at: Annotated[
         str | None,
         typer.Option(
             "--at", metavar="TIME", help="Evaluation time, ISO (default: the latest request)."
         ),
     ] = None,
-    connector: ConnectorOpt = None,
     all_connectors: Annotated[
         bool, typer.Option("--all", help="Watch every connector in the telemetry.")
     ] = False,
@@ -78,17 +72,6 @@ def watch(
             "state once all went through.",
         ),
     ] = None,
-    policy: PolicyOpt = None,
-    max_reject_rate: RejectOpt = None,
-    store: Annotated[
-        Path | None,
-        typer.Option(
-            "--store",
-            help="The store: telemetry when no --telemetry is given, and the watch state "
-            "(default .connector-ga/store.duckdb).",
-        ),
-    ] = None,
-    engine: EngineOpt = "duckdb",
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Multi-window burn-rate alerts on the availability error budget; exit 1 when one fires."""
@@ -99,25 +82,15 @@ def watch(
 
     at_time = parse_time(at, "--at")
     webhooks, smtp = notifying.parse_targets(notify or [])
-    cfg = load_config_here(config)
+    cfg = load_config_here(options.config)
     targets: list[notifying.Target] = list(webhooks)
     if smtp:  # settings checked before anything is read
         contact = cfg.support.connector.contact if cfg and cfg.support.connector else None
         targets.append(notifying.email_target(contact))
-    options = source_options(
-        cfg,
-        telemetry,
-        store,
-        fmt=fmt,
-        connector=connector,
-        all_connectors=all_connectors,
-        policy=policy,
-        max_reject_rate=max_reject_rate,
-        engine=engine,
-    )
+    source = options.for_prepare(cfg, all_connectors=all_connectors)
     with working("reading telemetry and computing burn rates"):
-        run = run_watch(**options, at=at_time)
-    where = state_path(store)
+        run = run_watch(**source, at=at_time)
+    where = state_path(options.store)
     names = [w.connector for w in run.watches]
     prior = watch_state.load(where, names)
     record_changes(run.watches, prior)

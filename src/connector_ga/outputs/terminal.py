@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Criterion, FixPlan, Forecast, Result
+from ..result import Criterion, FixPlan, Forecast, Result, TelemetrySource
 
 VERDICT_STYLE = {
     "ready": "bold green",
@@ -104,6 +104,20 @@ def render(result: Result, console: Console) -> None:
     for warning in dq.warnings:
         console.print(Text("! ", style="yellow") + Text(warning))
     console.print(f"policy {result.policy.name} {result.policy.version}", style="dim")
+    if dq.source is not None:
+        console.print(Text(read_line(dq.source), style="dim"))
+
+
+def read_line(source: TelemetrySource) -> str:
+    """What a check read, as its last line: `read: store PATH (version N)`, `read: export
+    DIR`, or `read: N files: a, b`."""
+    if source.kind == "store":
+        version = f" (version {source.version})" if source.version is not None else ""
+        return f"read: store {source.paths[0]}{version}"
+    if source.kind == "export":
+        return f"read: export {source.paths[0]}"
+    count = len(source.paths)
+    return f"read: {count} file{'s' if count != 1 else ''}: {', '.join(source.paths)}"
 
 
 def forecast_block(forecast: Forecast) -> Group:
@@ -199,3 +213,6 @@ def render_fleet(results: Sequence[Result], console: Console) -> None:
         row.append(", ".join(r.blocking))
         table.add_row(*row)
     console.print(table)
+    source = next((r.data_quality.source for r in results if r.data_quality.source), None)
+    if source is not None:  # one telemetry for the whole fleet
+        console.print(Text(read_line(source), style="dim"))
