@@ -184,10 +184,16 @@ def read_manifest(con: BaseBackend, root: str) -> dict:
     return manifest
 
 
+def _empty(columns: dict[str, str]) -> ibis.Table:
+    """A table of no rows with these columns' types (Arrow keeps them; empty lists would
+    be read as floats)."""
+    return ibis.memtable(ibis.schema(columns).to_pyarrow().empty_table())
+
+
 def _table(con: BaseBackend, root: str, name: str, manifest: dict) -> ibis.Table:
     columns = columns_of(name)
     if not manifest["tables"].get(name, {}).get("rows"):
-        return ibis.memtable({c: [] for c in columns}, schema=ibis.schema(columns))
+        return _empty(columns)
     return engine.read_hive_parquet(con, f"{root.rstrip('/')}/{name}", columns, PARTITIONS[name])
 
 
@@ -217,7 +223,7 @@ def lake(
                 con, folder, columns, PARTITIONS["requests"], only=("day", days)
             )
         if r is None:
-            r = ibis.memtable({c: [] for c in columns}, schema=ibis.schema(columns))
+            r = _empty(columns)
         if connectors:
             r = r.filter(r.connector.isin(connectors))
         return attribute(r, unattributed)
