@@ -128,6 +128,9 @@ def test_history_json_lists_days_and_changes(tmp_path):
     rows += rows_on("2026-11-03", 8) + rows_on("2026-11-03", 2, status=500)[:2]
     for i, row in enumerate(rows):
         row["time"] = row["time"][:17] + f"{i % 60:02d}Z"
+    # One throttled 429 (not eligible: no figure above moves) on 11-01 − 29 = 10-03, the
+    # first day of the earliest window [10-03, 11-01]: every day's window is observed whole.
+    rows += rows_on("2026-10-03", 1, status=429)
     path = write_csv(tmp_path / "t.csv", rows)
     result = CliRunner().invoke(
         app,

@@ -62,6 +62,14 @@ def clean(k: int) -> int:
     return 0
 
 
+def opened(rows: list[dict]) -> list[dict]:
+    """`rows` and one throttled request (429: no eligible or fault count moves) on
+    AT − 29 days = 2026-10-22, the first day of the 30-day window [10-22, 11-20]: the window
+    is observed whole (DESIGN: a pass needs min_observed_days = 30 observed days)."""
+    base = {"time": "2026-10-22T12:00:00Z", "connector": CONNECTOR, "connection_id": "conn-1"}
+    return [{**base, "status": 429, "weight": 1}, *rows]
+
+
 def write(folder, rows, name="t.csv"):
     return str(write_csv(folder / name, rows))
 
@@ -226,6 +234,23 @@ def test_at_an_hour_earlier_leaves_the_faults_out(here):
     assert all(a["burn_long"] == 0.0 and a["burn_short"] == 0.0 for a in payload["alerts"])
 
 
+def test_at_an_hour_earlier_ends_the_budget_at_at_too(here):
+    # Issue 16 item 4: the budget window ends at `at`, like the burn windows. The telemetry
+    # is 864 buckets of 1,000 requests at 12:00 − k·5 min (k = 0..863); by 11:00 the
+    # 12 buckets 11:05..12:00 have not happened: 864 − 12 = 852 buckets → 852,000
+    # eligible, allowed = 0.0005 × 852,000 = 426, and the 12 × 10 = 120 faults all fall
+    # after 11:00 → consumed 0, remaining 426 (the whole day would say 432, 120, 312).
+    telemetry = write(here, traffic(last_hour_at_one_percent))
+    _, payload, _ = watch_json("-t", telemetry, "--at", "2026-11-20T11:00:00Z")
+    budget = payload["budget"]
+    assert budget["allowed"] == pytest.approx(426)
+    assert budget["consumed"] == 0
+    assert budget["remaining"] == pytest.approx(426)
+    _, whole, _ = watch_json("-t", telemetry, "--at", "2026-11-20T12:00:00Z")
+    assert whole["budget"]["allowed"] == pytest.approx(432)
+    assert whole["budget"]["consumed"] == 120
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -360,7 +385,7 @@ def free_port() -> int:
 
 
 def test_an_episode_is_notified_once_and_again_when_it_resolves(here):
-    telemetry = write(here, traffic(last_hour_at_one_percent))
+    telemetry = write(here, opened(traffic(last_hour_at_one_percent)))
     with webhook_server() as (base, received):
         hook = f"webhook={base}/hooks/watch?token=SECRET"
         first = invoke("watch", "-t", telemetry, "--notify", hook)
@@ -410,12 +435,12 @@ def test_an_episode_is_notified_once_and_again_when_it_resolves(here):
 def test_criteria_changes_are_notified_but_not_on_the_first_watch(here):
     with webhook_server() as (base, received):
         hook = f"webhook={base}/hook"
-        quiet = invoke("watch", "-t", write(here, traffic(clean)), "--notify", hook)
+        quiet = invoke("watch", "-t", write(here, opened(traffic(clean))), "--notify", hook)
         assert quiet.exit_code == 0, quiet.output
         assert received == []  # first watch: criteria recorded, nothing changed, no alert
         # A 6-hour outage at 1%: availability 1 − 720 / 864,000 = 99.917% < 99.95% fails,
         # and so does SLO (the one connection is under the bar); all four alerts fire.
-        outage = write(here, traffic(last_six_hours_at_one_percent), "outage.csv")
+        outage = write(here, opened(traffic(last_six_hours_at_one_percent)), "outage.csv")
         loud = invoke("watch", "-t", outage, "--notify", hook)
         assert loud.exit_code == 1
         assert len(received) == 1

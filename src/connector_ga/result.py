@@ -152,6 +152,9 @@ class Forecast(BaseModel):
     scenario: Literal["no-new-faults", "recent-rate"]
     ready_on: dt.date | None
     ready_basis: Basis | None = None
+    # The first day whose reliability window holds enough observed days for a pass, when
+    # today's does not (DESIGN: window.min_observed_days); null when it does.
+    window_covered_on: dt.date | None = None
     exception: ExceptionForecast | None = None
     criteria: dict[str, CriterionForecast] = Field(default_factory=dict)
     # For charts: each forecast criterion's projected values, up to a week past passes_on.

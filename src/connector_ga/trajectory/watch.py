@@ -86,11 +86,18 @@ def latest_time(latest_day_requests: ibis.Table) -> dt.datetime:
 
 def burn_buckets(requests: ibis.Table, at: dt.datetime, minutes: int) -> ibis.Table:
     """Eligible requests and connector faults per connector and 5-minute bucket counted
-    back from `at` (bucket k holds (at − (k+1)·5 min, at − k·5 min]), over `minutes`."""
+    back from `at` (bucket k holds (at − (k+1)·5 min, at − k·5 min]), over `minutes`.
+
+    The requests after `at` on at's UTC day come as one bucket, -1: the check's figures
+    are those of whole days, and the budget must end at `at` like the burn windows."""
     r = requests
-    r = r.filter((r.time > _literal(at - dt.timedelta(minutes=minutes))) & (r.time <= _literal(at)))
+    end_of_day = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    r = r.filter(
+        (r.time > _literal(at - dt.timedelta(minutes=minutes))) & (r.time < _literal(end_of_day))
+    )
     back = _literal(at).delta(r.time, unit="microsecond")
-    return r.group_by(connector=r.connector, bucket=back // BUCKET_MICROSECONDS).aggregate(
+    bucket = ibis.ifelse(r.time > _literal(at), -1, back // BUCKET_MICROSECONDS)
+    return r.group_by(connector=r.connector, bucket=bucket).aggregate(
         eligible=r.weight.sum(where=r.fault != "throttled").fill_null(0),
         connector_faults=r.weight.sum(where=r.fault == "connector").fill_null(0),
     )
@@ -108,6 +115,7 @@ class Windows:
     """One connector's buckets as running sums: any window is two lookups."""
 
     def __init__(self, buckets: dict[int, Counts], n: int) -> None:
+        self.after = buckets.get(-1, Counts())  # after `at`, on at's UTC day
         self.eligible, self.faults = [0], [0]
         for k in range(n):
             c = buckets.get(k, Counts())
@@ -300,17 +308,20 @@ def alert_table(policy: Policy) -> list[BurnRateAlert]:
 
 def _budget(result: Result, at: dt.datetime, windows: Windows, share: Fraction) -> Budget:
     burns = {name: burn_rate(windows.over(m), share) for name, m in EXHAUSTION_WINDOWS.items()}
-    b = result.metrics.error_budget
-    if b is None:  # no eligible request in the 30 days: no budget to spend
+    # The check counts whole UTC days: take back what happened after `at` on at's day.
+    eligible = result.metrics.eligible - windows.after.eligible
+    if result.metrics.error_budget is None or eligible <= 0:
+        # no eligible request in the 30 days up to `at`: no budget to spend
         return Budget(None, None, None, None, None, burns["1h"], burns["1d"])
-    exhausted = b.consumed >= share * result.metrics.eligible  # exactly: remaining ≤ 0
+    consumed = result.metrics.error_budget.consumed - windows.after.connector_faults
+    allowed = (1 - float(1 - share)) * eligible  # the check's own arithmetic (evaluate.py)
+    remaining = allowed - consumed
+    exhausted = consumed >= share * eligible  # exactly: remaining ≤ 0
     when = {
-        name: exhausted_at(at, exhausted, b.remaining, windows.over(m), m, share)
+        name: exhausted_at(at, exhausted, remaining, windows.over(m), m, share)
         for name, m in EXHAUSTION_WINDOWS.items()
     }
-    return Budget(
-        b.allowed, b.consumed, b.remaining, when["1h"], when["1d"], burns["1h"], burns["1d"]
-    )
+    return Budget(allowed, consumed, remaining, when["1h"], when["1d"], burns["1h"], burns["1d"])
 
 
 def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
