@@ -251,6 +251,30 @@ def test_at_an_hour_earlier_ends_the_budget_at_at_too(here):
     assert whole["budget"]["consumed"] == 120
 
 
+def one_bucket_of_500_a_day_before(k: int) -> int:
+    return 500 if k == 300 else 0  # k = 300: AT − 25 h = 2026-11-19 11:00
+
+
+def test_a_spent_budget_says_spent_by_how_much_and_since_when(here):
+    # Issue 18 item 5: 864 buckets × 1,000 = 864,000 eligible, allowed 0.0005 × 864,000 =
+    # 432; 500 connector faults at 2026-11-19 11:00 → consumed 500 ≥ 432 by the end of
+    # 11-19: spent since 2026-11-19, 500 − 432 = 68 over, 68 / 432 = 15.7% → "16% over".
+    # It used to say "runs out at the 1 h burn (0): 2026-11-20 12:00 UTC", "-68.0 remaining".
+    telemetry = write(here, traffic(one_bucket_of_500_a_day_before))
+    out = invoke("watch", "-t", telemetry, env={"COLUMNS": "200"})
+    text = " ".join(out.output.split())
+    assert (
+        "spent since 2026-11-19: 500 connector faults against 432.0 allowed, 68.0 over the "
+        "budget (16% over)"
+    ) in text, text
+    assert "runs out" not in text and "-68.0 remaining" not in text
+    # The last hour and the last day hold no fault: both burns are 0.
+    assert "burning now at 0 (1 h) and 0 (1 d)" in text
+    _, payload, _ = watch_json("-t", telemetry)
+    assert payload["budget"]["spent_since"] == "2026-11-19"
+    assert payload["budget"]["remaining"] == pytest.approx(-68)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -233,6 +233,13 @@ class Budget:
     exhausted_at_1d: dt.datetime | None
     burn_1h: Fraction = Fraction(0)  # the burns the exhaustion times assume
     burn_1d: Fraction = Fraction(0)
+    # A spent budget: the UTC day the window's connector faults, counted from its first
+    # day, reached the allowance (null while some budget remains).
+    spent_since: dt.date | None = None
+
+    @property
+    def spent(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -241,6 +248,7 @@ class Budget:
             "remaining": self.remaining,
             "exhausted_at_1h": iso(self.exhausted_at_1h),
             "exhausted_at_1d": iso(self.exhausted_at_1d),
+            "spent_since": self.spent_since.isoformat() if self.spent_since else None,
         }
 
 
@@ -321,7 +329,23 @@ def _budget(result: Result, at: dt.datetime, windows: Windows, share: Fraction) 
         name: exhausted_at(at, exhausted, remaining, windows.over(m), m, share)
         for name, m in EXHAUSTION_WINDOWS.items()
     }
-    return Budget(allowed, consumed, remaining, when["1h"], when["1d"], burns["1h"], burns["1d"])
+    since = _spent_since(result, at, consumed, allowed) if exhausted else None
+    return Budget(
+        allowed, consumed, remaining, when["1h"], when["1d"], burns["1h"], burns["1d"], since
+    )
+
+
+def _spent_since(result: Result, at: dt.datetime, consumed: int, allowed: float) -> dt.date:
+    """The first day of the window by whose end its connector faults reached `allowed`
+    (at's own day counts only its faults by `at`: the running total there is `consumed`)."""
+    total = 0
+    for point in result.metrics.daily:
+        if point.date >= at.date():
+            break
+        total += point.faults.get("connector", 0)
+        if total >= allowed:
+            return point.date
+    return at.date()
 
 
 def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
@@ -339,7 +363,9 @@ def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
     first = (at - dt.timedelta(minutes=minutes)).date()
     rows = burn_buckets(p.aggs.requests_between(first, at.date()), at, minutes).execute()
     windows = windows_of(rows, minutes // BURN_STEP_MINUTES)
-    series = metric_series(p.aggs.daily, p.aggs.weekly_users, policy, [at.date()], p.aggs.spans)
+    series = metric_series(
+        p.aggs.daily, p.aggs.weekly_users, policy, [at.date()], p.aggs.spans, chart_points=True
+    )
     watches = []
     for name in p.names:
         w = windows.get(name) or Windows({}, minutes // BURN_STEP_MINUTES)
