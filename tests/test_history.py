@@ -176,3 +176,20 @@ def test_bad_history_options_are_one_line_and_exit_2(tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_terminal_header_never_cuts_a_date_label(tmp_path):
+    # Issue 18 item 5: 16 days 11-01 .. 11-16: labels at cells 0 (11-01) and 14 (11-15);
+    # "11-15" needs cells 14..18 of 16 (0..15), so it is left out, not cut to "11".
+    rows = []
+    for k in range(1, 17):
+        rows += rows_on(f"2026-11-{k:02d}", 2)
+    path = write_csv(tmp_path / "t.csv", rows)
+    result = CliRunner().invoke(
+        app,
+        ["history", "-t", str(path), "--from", "2026-11-01", "--to", "2026-11-16"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    scale = next(line for line in result.output.splitlines() if line.strip().startswith("11-01"))
+    assert scale.split() == ["11-01"], scale
