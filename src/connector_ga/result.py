@@ -175,6 +175,9 @@ class OperationFix(BaseModel):
     statuses: dict[str, int] = Field(default_factory=dict)
     error_reasons: dict[str, int] = Field(default_factory=dict)
     connections_restored: int | None = None  # SLO: connections back over the bar without it
+    # SLO, operations of the smallest set: what it adds after the set's operations before it
+    # (the greedy order); these add up to the set's `fixed`, where the alone counts may not.
+    connections_restored_in_set: int | None = None
     connections_affected: int | None = None  # SLO: connections under the bar it has faults in
 
 
