@@ -199,7 +199,8 @@ def test_large_burns_are_plain_numbers_in_the_terminal_and_the_webhook(here):
     assert rows["page 6h/30m"] == ["333", "(6h)", "2,000", "(30m)"]
     assert rows["ticket 1d/2h"] == ["83.3", "(1d)", "1,000", "(2h)"]
     assert rows["ticket 3d/6h"] == ["27.8", "(3d)", "333", "(6h)"]
-    assert "at the 1 h burn (2,000)" in out.output
+    # 12,000 faults against 432 allowed: the budget is spent, and its line says the burns.
+    assert "burning now at 2,000 (1 h) and 83.3 (1 d)" in " ".join(out.output.split())
     assert "e+" not in out.output
     with webhook_server() as (base, received):
         notified = invoke("watch", "-t", telemetry, "--notify", f"webhook={base}/hook")
@@ -337,6 +338,7 @@ def test_budget_equals_the_check_and_runs_out_when_worked_by_hand(here):
         **json.loads(check.stdout)["metrics"]["error_budget"],
         "exhausted_at_1h": budget["exhausted_at_1h"],
         "exhausted_at_1d": budget["exhausted_at_1d"],
+        "spent_since": None,  # 120 remaining: not spent
     }
     # At the 1 h burn 6: net (6 − 1) × 1/2000 × 12,000 per hour = 30 per hour;
     # 120 / 30 = 4 h → 16:00.
