@@ -156,7 +156,9 @@ def only(fault: str, n: int = 1) -> dict[str, int]:
 
 
 def backend_policy(directory) -> str:
-    """The shipped policy file with the single change unattributed_5xx = "backend"."""
+    """The shipped policy file with unattributed_5xx = "backend", and min_observed_days = 1:
+    the cases are one day of telemetry, and what is tested here is the attribution rule, not
+    the observed days a pass needs (tests/test_verdicts.py)."""
     text = (
         resources.files("connector_ga.policies")
         .joinpath("power-platform-ga.toml")
@@ -165,7 +167,10 @@ def backend_policy(directory) -> str:
     old = 'unattributed_5xx = "connector"'
     assert text.count(old) == 1
     path = directory / "backend-5xx.toml"
-    path.write_text(text.replace(old, 'unattributed_5xx = "backend"'), encoding="utf-8")
+    text = text.replace(old, 'unattributed_5xx = "backend"')
+    assert text.count("min_observed_days = 30") == 1
+    text = text.replace("min_observed_days = 30", "min_observed_days = 1")
+    path.write_text(text, encoding="utf-8")
     return str(path)
 
 

@@ -8,6 +8,10 @@ Telemetry is built by hand (see `usage_rows`) so the expected numbers can be wor
 comments: three complete ISO weeks Mon 2026-11-02 .. Sun 2026-11-22 (W45-W47), each of
 `users` users making one request a week (evenly spread, the last on Sunday 2026-11-22, so
 D = 2026-11-22), user i on connection i % `connections`, every request 200 / backend 200.
+Runs that must pass the reliability criteria add `opening()`: one 429 (throttled, so no
+eligible, success or fault count moves) on Sat 2026-10-24 = D − 29, the first day of the
+30-day window [10-24, 11-22], so the window is observed (DESIGN: min_observed_days = 30).
+W43 (10-19..10-25) is none of the three WAU weeks, and conn-000 is already a connection.
 """
 
 from __future__ import annotations
@@ -89,6 +93,21 @@ def usage_rows(
                 row["connector"] = connector
             rows.append(row)
     return rows
+
+
+def opening(connector: str | None = None) -> list[dict]:
+    """One throttled request on D − 29 = 2026-10-24 (see the module doc): +1 request, +1
+    throttled, first telemetry day 2026-10-24; nothing else changes."""
+    row = {
+        "time": "2026-10-24T12:00:00Z",
+        "status": 429,
+        "connection_id": "conn-000",
+        "user_id": "user-0000",
+        "backend_status": None,
+    }
+    if connector is not None:
+        row["connector"] = connector
+    return [row]
 
 
 def extra(
@@ -174,7 +193,7 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
 
     # ready: ga.toml in the working folder, telemetry path relative to it; plain `check`.
     ready = base / "ready"
-    write_csv(ready / "t.csv", usage_rows())
+    write_csv(ready / "t.csv", opening() + usage_rows())
     ga_toml(ready, paths=["t.csv"])
     calls["ready"] = (["check", "--json", "-"], ready)
     # --strict with the JSON written to a file: the table goes to stdout instead.
@@ -182,7 +201,7 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
 
     # ready-with-exception: MAC 10 < 50, preview 2026-05-22 + 6 months = 2026-11-22 = D.
     exc = base / "exception"
-    write_csv(exc / "t.csv", usage_rows(connections=10))
+    write_csv(exc / "t.csv", opening() + usage_rows(connections=10))
     ga_toml(exc, preview_since="2026-05-22")
     calls["exception"] = (["check", "-c", "ga.toml", "-t", "t.csv", "--json", "-"], exc)
     calls["exception-strict"] = (
@@ -192,7 +211,7 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
 
     # ready-with-warnings: MAC 10 < 50, preview 2026-08-31: exception from 2027-02-28.
     warn = base / "warnings"
-    write_csv(warn / "t.csv", usage_rows(connections=10))
+    write_csv(warn / "t.csv", opening() + usage_rows(connections=10))
     ga_toml(warn, preview_since="2026-08-31")
     calls["warnings"] = (["check", "-c", "ga.toml", "-t", "t.csv", "--json", "-"], warn)
     calls["warnings-strict"] = (
@@ -203,12 +222,12 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
     # not-ready and the JSON numbers: usage rows plus, on conn-000 on 2026-11-20,
     # 3 x 429 (throttled), 2 x 503/503 (backend), 4 x 404/404 (client), 1 x 500/200 (connector).
     mixed = base / "mixed"
-    rows = usage_rows() + extra(429, None, 3) + extra(503, 503, 2) + extra(404, 404, 4)
+    rows = opening() + usage_rows() + extra(429, None, 3) + extra(503, 503, 2) + extra(404, 404, 4)
     write_csv(mixed / "t.csv", rows + extra(500, 200, 1))
     ga_toml(mixed)
     calls["mixed"] = (["check", "-c", "ga.toml", "-t", "t.csv", "--json", "-"], mixed)
     # The same rows in two files, after one -t as a shell expands an unquoted `-t *.csv`.
-    write_csv(mixed / "split" / "a.csv", usage_rows())
+    write_csv(mixed / "split" / "a.csv", opening() + usage_rows())
     write_csv(
         mixed / "split" / "b.csv",
         extra(429, None, 3) + extra(503, 503, 2) + extra(404, 404, 4) + extra(500, 200, 1),
@@ -220,7 +239,7 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
 
     # No ga.toml at all, only --telemetry: declarations are insufficient-data.
     bare = base / "bare"
-    write_csv(bare / "t.csv", usage_rows())
+    write_csv(bare / "t.csv", opening() + usage_rows())
     calls["bare"] = (["check", "--telemetry", "t.csv", "--json", "-"], bare)
 
     # Bad input and usage.
@@ -231,7 +250,7 @@ def runs(cli_base) -> dict[str, subprocess.CompletedProcess]:
     # Fleet: alpha (declared in ga.toml, ready), beta (1 connector fault in 200),
     # gamma (100 requests, all from 2026-11-16 on).
     fleet = base / "fleet"
-    alpha = usage_rows(connector="alpha")
+    alpha = opening("alpha") + usage_rows(connector="alpha")
     beta = usage_rows(users=100, connections=10, connector="beta", weeks=2)[:199]
     beta += extra(500, 200, 1, connector="beta")
     gamma = usage_rows(
@@ -385,10 +404,10 @@ def test_json_numbers_are_the_hand_counted_ones(runs):
     m = result["metrics"]
     assert result["connector"] == "contoso-tasks"
     assert result["as_of"] == "2026-11-22"
-    # 1500 usage + 3 throttled + 2 backend + 4 client + 1 connector = 1510 requests;
-    # eligible = 1510 - 3 = 1507.
-    assert (m["requests"], m["eligible"], m["throttled"]) == (1510, 1507, 3)
-    assert m["faults"] == {"none": 1500, "client": 4, "backend": 2, "connector": 1, "throttled": 3}
+    # 1 opening 429 + 1500 usage + 3 throttled + 2 backend + 4 client + 1 connector
+    # = 1511 requests; throttled 1 + 3 = 4; eligible = 1511 - 4 = 1507.
+    assert (m["requests"], m["eligible"], m["throttled"]) == (1511, 1507, 4)
+    assert m["faults"] == {"none": 1500, "client": 4, "backend": 2, "connector": 1, "throttled": 4}
     assert m["success_rate"] == pytest.approx(1500 / 1507)
     assert m["availability"] == pytest.approx(1 - 1 / 1507)
     # conn-000: 30 usage + 2 + 4 + 1 eligible = 37 with 1 connector fault -> below the bar.
@@ -423,10 +442,11 @@ def test_several_paths_after_one_t_are_all_read(runs):
     run = runs["two-files-after-t"]
     assert run.returncode == 1, run.stderr  # not-ready, as `mixed` (its rows, split)
     m = document(run)["metrics"]
-    # a.csv: 1500 usage requests; b.csv: 3 throttled + 2 backend + 4 client + 1 connector
-    # = 10. Both: 1510 requests, eligible 1510 - 3 = 1507; only a.csv would be 1500.
-    assert (m["requests"], m["eligible"], m["throttled"]) == (1510, 1507, 3)
-    assert m["faults"] == {"none": 1500, "client": 4, "backend": 2, "connector": 1, "throttled": 3}
+    # a.csv: 1 opening 429 + 1500 usage requests; b.csv: 3 throttled + 2 backend + 4 client
+    # + 1 connector = 10. Both: 1511 requests, throttled 1 + 3 = 4, eligible 1511 - 4 = 1507;
+    # only a.csv would be 1501.
+    assert (m["requests"], m["eligible"], m["throttled"]) == (1511, 1507, 4)
+    assert m["faults"] == {"none": 1500, "client": 4, "backend": 2, "connector": 1, "throttled": 4}
     assert m["availability"] == pytest.approx(1 - 1 / 1507)
 
 
@@ -437,7 +457,7 @@ def test_json_file_is_written_and_the_table_goes_to_stdout(runs, cli_base):
     result = json.loads((cli_base / "ready" / "out" / "result.json").read_text(encoding="utf-8"))
     assert result["schema"] == SCHEMA
     assert result["verdict"] == "ready"
-    assert result["metrics"]["requests"] == 1500  # 3 weeks x 500 users
+    assert result["metrics"]["requests"] == 1501  # 3 weeks x 500 users + the opening 429
     assert "contoso-tasks" in run.stdout  # the table, not JSON
     with pytest.raises(json.JSONDecodeError):
         json.loads(run.stdout)
@@ -449,7 +469,7 @@ def test_json_file_is_written_and_the_table_goes_to_stdout(runs, cli_base):
 def _ready_folder(folder: Path) -> Path:
     """The `ready` run's folder: its verdict is `ready`, exit code 0 (see
     test_exit_code_follows_the_verdict), which a stop on the broken pipe (exit 1) is not."""
-    write_csv(folder / "t.csv", usage_rows())
+    write_csv(folder / "t.csv", opening() + usage_rows())
     ga_toml(folder, paths=["t.csv"])
     return folder
 
@@ -528,7 +548,7 @@ def test_check_without_ga_toml_judges_the_telemetry(runs):
     ):
         assert status[cid] == "pass"
     assert result["blocking"] == ["backend-production", "support-model"]
-    assert result["metrics"]["requests"] == 1500
+    assert result["metrics"]["requests"] == 1501  # 3 weeks x 500 users + the opening 429
 
 
 def test_init_writes_a_ga_toml_that_check_accepts(runs):
@@ -564,13 +584,13 @@ def test_fleet_all_gives_one_result_per_connector(runs):
     assert [r["connector"] for r in results] == ["alpha", "beta", "gamma"]
     assert all(r["schema"] == SCHEMA for r in results)
     by_name = {r["connector"]: r for r in results}
-    # Each judged on its own rows: 1500, 199 + 1, 100.
-    assert by_name["alpha"]["metrics"]["requests"] == 1500
+    # Each judged on its own rows: 1 + 1500, 199 + 1, 100.
+    assert by_name["alpha"]["metrics"]["requests"] == 1501
     assert by_name["beta"]["metrics"]["requests"] == 200
     assert by_name["gamma"]["metrics"]["requests"] == 100
     assert by_name["beta"]["metrics"]["faults"]["connector"] == 1
-    # Own first telemetry day: gamma starts on Mon 2026-11-16.
-    assert by_name["alpha"]["metrics"]["first_day"] == "2026-11-02"
+    # Own first telemetry day: alpha's opening 429 on 2026-10-24, gamma on Mon 2026-11-16.
+    assert by_name["alpha"]["metrics"]["first_day"] == "2026-10-24"
     assert by_name["gamma"]["metrics"]["first_day"] == "2026-11-16"
     # alpha is the ga.toml's connector and meets everything; beta fails availability
     # (1 - 1/200 = 0.995 < 0.9995).
@@ -604,8 +624,9 @@ def test_connector_option_judges_only_that_connector(runs):
 
 # --- end to end on simulated data -------------------------------------------------------
 
+# 30 days: the reliability window [10-22, 11-20] is observed whole (min_observed_days 30).
 SIM = [
-    "--days", "7", "--connections", "20", "--users", "80", "--requests-per-day", "3000",
+    "--days", "30", "--connections", "20", "--users", "80", "--requests-per-day", "1000",
     "--seed", "5", "--sample-rate", "0.5",
 ]  # fmt: skip
 BUG = "connector-bug@2026-11-18T08:00Z/4h"

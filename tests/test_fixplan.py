@@ -101,7 +101,10 @@ def slo_rows() -> list[dict]:
 
 
 def healthy_rows() -> list[dict]:
-    return req("healthy", 200, 100, connection_id="conn-healthy")
+    """100 OK requests, and one throttled 429 on D − 29 = 10-22 (no eligible or fault count
+    moves) so the window [10-22, 11-20] is observed whole and the passes stand."""
+    opening = req("healthy", 429, time="2026-10-22T10:00:00Z", connection_id="conn-healthy")
+    return opening + req("healthy", 200, 100, connection_id="conn-healthy")
 
 
 def pseudonym(column):
@@ -240,6 +243,21 @@ def test_slo_operations_ranked_by_connections_restored(plan_of):
     assert fix.value_after == pytest.approx(200 / 201)
     assert fix.passes_after is True
     assert (fix.fixed, fix.total) == (5, 6)
+    # Issue 18 item 5: alone, Upload 3 + Delete 1 = 4 is not the 5 restored; in the set's
+    # order Upload adds 3, then Delete 2 (fail-4 and fail-5): 3 + 2 = 5. Export is not in it.
+    in_set = {op.operation: op.connections_restored_in_set for op in fix.operations}
+    assert in_set == {"Upload": 3, "Delete": 2, "Export": None}
+    assert sum(n for n in in_set.values() if n) == fix.fixed
+
+
+def test_the_terminal_says_what_each_slo_count_is(plan_of):
+    console = Console(width=200, record=True)
+    console.print(terminal.fix_plan_block(plan_of("slo")))
+    text = " ".join(console.export_text().split())
+    assert "restored alone" in text and "restored in set order" in text
+    # the set's steps add up to its 5 restored connections (see above): 3 + 2 = 5
+    assert "in set order: what each operation of the set adds after the ones before it, " in text
+    assert "3 + 2 = 5" in text
 
 
 def test_most_affected_connections_by_pseudonym(plan_of):

@@ -356,9 +356,12 @@ def test_the_report_shows_the_forecast_and_a_readiness_timeline(outage_cli):
         )
     ]
     assert timeline.count("<td ") == 8 * 40
-    # Availability: pass until 11-16, fail from X = 11-17: 34 passes and 6 fails.
+    # Availability: as of d < 10-14 + 29 = 11-12 the window [d−29, d] begins before the first
+    # telemetry day and a pass is insufficient-data (10-14 .. 11-11: 29 days); it passes
+    # 11-12 .. 11-16 (5 days) and fails from X = 11-17 (11-17 .. 11-22: 6 days); 29+5+6 = 40.
     row = timeline[timeline.index(">Availability</th>") :].split("</tr>")[0]
-    assert row.count('class="t-pass"') == 34 and row.count('class="t-fail"') == 6
+    assert row.count('class="t-insufficient-data"') == 29
+    assert row.count('class="t-pass"') == 5 and row.count('class="t-fail"') == 6
     assert '<figure id="outage-chart-forecast-availability"' in html
 
 
@@ -381,3 +384,22 @@ def test_bad_forecast_options_are_one_line(tmp_path, outage, args, message):
     result = CliRunner().invoke(app, ["check", "-t", str(path), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_the_forecast_says_from_which_date_the_window_is_covered(tmp_path):
+    # Issue 16 item 2: 10 clean days 11-13 .. 11-22 (100 requests a day on 10 connections):
+    # the window [10-24, 11-22] has 10 of 30 days observed, so availability's pass is
+    # insufficient-data today. It is covered (30 observed days, min_observed_days) from
+    # 11-13 + 29 days = 12-12 on, and with no new fault availability passes that day.
+    rows = steady("young", day("2026-11-13"), D, 100, 10)
+    path = write_csv(tmp_path / "t.csv", rows)
+    r = check(config=config(tmp_path, "young"), telemetry=str(path), as_of=D)
+    assert r.criterion("availability").status == "insufficient-data"
+    f = r.forecast
+    assert f.window_covered_on == day("2026-12-12")
+    availability = f.criteria["availability"]
+    assert availability.passes_on == day("2026-12-12")
+    assert "the window is covered from 2026-12-12 on (10 of 30 days observed now)" in (
+        availability.why
+    )
+    assert r.to_json_dict()["forecast"]["window_covered_on"] == "2026-12-12"

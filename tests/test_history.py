@@ -128,6 +128,9 @@ def test_history_json_lists_days_and_changes(tmp_path):
     rows += rows_on("2026-11-03", 8) + rows_on("2026-11-03", 2, status=500)[:2]
     for i, row in enumerate(rows):
         row["time"] = row["time"][:17] + f"{i % 60:02d}Z"
+    # One throttled 429 (not eligible: no figure above moves) on 11-01 − 29 = 10-03, the
+    # first day of the earliest window [10-03, 11-01]: every day's window is observed whole.
+    rows += rows_on("2026-10-03", 1, status=429)
     path = write_csv(tmp_path / "t.csv", rows)
     result = CliRunner().invoke(
         app,
@@ -173,3 +176,20 @@ def test_bad_history_options_are_one_line_and_exit_2(tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_terminal_header_never_cuts_a_date_label(tmp_path):
+    # Issue 18 item 5: 16 days 11-01 .. 11-16: labels at cells 0 (11-01) and 14 (11-15);
+    # "11-15" needs cells 14..18 of 16 (0..15), so it is left out, not cut to "11".
+    rows = []
+    for k in range(1, 17):
+        rows += rows_on(f"2026-11-{k:02d}", 2)
+    path = write_csv(tmp_path / "t.csv", rows)
+    result = CliRunner().invoke(
+        app,
+        ["history", "-t", str(path), "--from", "2026-11-01", "--to", "2026-11-16"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    scale = next(line for line in result.output.splitlines() if line.strip().startswith("11-01"))
+    assert scale.split() == ["11-01"], scale

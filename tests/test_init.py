@@ -15,6 +15,8 @@ from connector_ga.config import load_config
 from connector_ga.errors import InputError
 from connector_ga.init import connector_id_from_title, render_ga_toml, write_ga_toml
 
+ROOT_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "contoso-tasks" / "connector"
+
 DATA = Path(__file__).parent / "data" / "connectors"
 # All eight real packages, copied unchanged with their licence.
 ALL_PACKAGES = sorted(path.parent for path in DATA.glob("*/apiProperties.json"))
@@ -220,3 +222,15 @@ def test_creates_the_target_folder(tmp_path):
 def test_every_real_package_loads_back(tmp_path, package):
     config = load_config(write_ga_toml(tmp_path, package))
     assert (config.base_dir / config.connector.package).resolve() == package.resolve()
+
+
+def test_telemetry_option_declares_paths_relative_to_the_ga_toml_folder(tmp_path, monkeypatch):
+    # Issue 16 item 17: `init PKG --telemetry t.parquet` writes an uncommented `paths`, so
+    # the README's `check` right after it reads the telemetry. Given from the current
+    # folder (tmp_path) with ga.toml in sub/: data/t.parquet is ../data/t.parquet from sub/.
+    monkeypatch.chdir(tmp_path)
+    path = write_ga_toml(tmp_path / "sub", ROOT_EXAMPLE, telemetry=["data/t.parquet", "logs/*.csv"])
+    declared = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert declared["telemetry"]["paths"] == ["../data/t.parquet", "../logs/*.csv"]
+    assert declared["connector"]["id"] == "contoso-tasks"  # from the title "Contoso Tasks"
+    assert load_config(path).telemetry.paths == ["../data/t.parquet", "../logs/*.csv"]

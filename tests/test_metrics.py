@@ -43,6 +43,16 @@ def req(connector: str, status: int, n: int = 1, time: str = T, **extra) -> list
     return [{"time": time, "status": status, "connector": connector, **extra} for _ in range(n)]
 
 
+OPENING = "2026-10-22T10:00:00Z"  # D − 29: the first day of the window [10-22, 11-20]
+
+
+def opening(connector: str) -> list[dict]:
+    """One throttled request (429: +1 request, +1 throttled, no eligible, success or fault
+    count moves) on D − 29, so the window is observed whole and a pass stands (DESIGN: a
+    pass needs min_observed_days = 30 observed days)."""
+    return req(connector, 429, time=OPENING)
+
+
 def faults(**counts: int) -> dict[str, int]:
     return {kind: counts.get(kind, 0) for kind in FAULTS}
 
@@ -52,6 +62,12 @@ def faults(**counts: int) -> dict[str, int]:
 
 def reliability_rows() -> list[dict]:
     rows: list[dict] = []
+    # The connectors whose passes are tested open on D − 29 (see `opening`).
+    for cid in (
+        "avail-1of2000", "avail-backend", "sr-801", "sr-81of100", "zero-1000",
+        "budget-10000", "slo-199of200",
+    ):  # fmt: skip
+        rows += opening(cid)
     # 1 connector fault (rule 9) in 2,000 eligible; 100 throttled on top.
     rows += req("avail-1of2000", 200, 1999) + req("avail-1of2000", 500)
     rows += req("avail-1of2000", 429, 100)
@@ -110,6 +126,7 @@ def rel(tmp_path_factory, engine_name):
 def test_availability_exactly_at_threshold_passes_through_check(csv_file, engine_name):
     rows = [{"time": T, "status": 200, "connection_id": "c1"} for _ in range(1999)]
     rows.append({"time": T, "status": 500, "connection_id": "c1"})  # rule 9 -> connector
+    rows.append({"time": OPENING, "status": 429, "connection_id": "c1"})  # throttled, D − 29
     r = check(telemetry=str(csv_file(rows)), as_of=D, engine=engine_name, trajectory=False)
     assert (r.metrics.eligible, r.metrics.faults["connector"]) == (2000, 1)
     # availability = 1 - 1/2000 = 0.9995 >= 0.9995 -> pass.
@@ -125,9 +142,9 @@ def test_availability_exactly_at_threshold_passes_through_check(csv_file, engine
 def test_one_fault_in_2000_passes_and_throttled_are_excluded(rel):
     r = rel["avail-1of2000"]
     m = r.metrics
-    # requests 2,100 = eligible 2,000 + throttled 100.
-    assert (m.requests, m.eligible, m.throttled) == (2100, 2000, 100)
-    assert m.faults == faults(none=1999, connector=1, throttled=100)
+    # requests 2,101 = eligible 2,000 + throttled 100 + the opening 429.
+    assert (m.requests, m.eligible, m.throttled) == (2101, 2000, 101)
+    assert m.faults == faults(none=1999, connector=1, throttled=101)
     # 1 - 1/2000 = 0.9995 -> pass (>=).
     assert m.availability == pytest.approx(0.9995)
     assert r.criterion("availability").status == "pass"
@@ -153,7 +170,7 @@ def test_two_faults_in_2000_fail(rel):
 def test_backend_faults_are_eligible_but_not_counted_against_availability(rel):
     r = rel["avail-backend"]
     m = r.metrics
-    assert m.faults == faults(none=1997, backend=2, connector=1)
+    assert m.faults == faults(none=1997, backend=2, connector=1, throttled=1)  # + the opening
     # eligible 1,997 + 2 + 1 = 2,000; availability 1 - 1/2000 = 0.9995 -> pass.
     assert m.eligible == 2000
     assert m.availability == pytest.approx(0.9995)
@@ -260,9 +277,10 @@ def test_error_budget_at_the_bar(rel):
 def test_error_budget_weighted_10000(rel):
     r = rel["budget-10000"]
     m = r.metrics
-    # eligible = 9,997 (one row of weight 9,997) + 3 = 10,000; faults = 3.
-    assert (m.requests, m.eligible) == (10000, 10000)
-    assert m.faults == faults(none=9997, connector=3)
+    # eligible = 9,997 (one row of weight 9,997) + 3 = 10,000; faults = 3; requests
+    # 10,000 + the opening 429 = 10,001.
+    assert (m.requests, m.eligible) == (10001, 10000)
+    assert m.faults == faults(none=9997, connector=3, throttled=1)
     # availability 1 - 3/10000 = 0.9997 -> pass.
     assert m.availability == pytest.approx(0.9997)
     c = r.criterion("availability")
@@ -341,10 +359,10 @@ def test_slo_below_threshold_fails(rel):
 def test_slo_without_any_connection_is_insufficient(rel):
     r = rel["zero-1000"]
     # No row has a connection_id: 0 connections, the SLO cannot be measured; all 1,000
-    # rows in the window are reported.
+    # rows in the window, and the opening 429, are reported: 1,001.
     assert (r.metrics.connections, r.metrics.connections_meeting_bar) == (0, 0)
     assert r.criterion("slo").status == "insufficient-data"
-    assert r.data_quality.rows_without_connection == 1000
+    assert r.data_quality.rows_without_connection == 1001
 
 
 def test_weights_count_in_every_count_but_once_in_distinct_counts(rel):

@@ -6,8 +6,12 @@ Telemetry is built by hand so every expected number can be worked out in a comme
   W47). In each week every one of `users` users makes exactly one request, spread evenly over
   the week, so the last request is on Sunday 2026-11-22 and D (latest request) = 2026-11-22.
 - User i uses connection i % `connections`; every request is 200 with backend_status 200.
-- With 21 days of telemetry no day has a full 30-day MAC lookback, so the MAC criterion value
-  is MAC(D) = `connections` (partial lookback).
+- One opening request (user-0000 on conn-000, a 429: throttled, so no eligible, success or
+  fault count moves) on Sat 2026-10-24 = D − 29, the first
+  day of the 30-day reliability window [10-24, 11-22]: the window is fully observed (DESIGN:
+  a pass needs `min_observed_days` = 30 observed days) and MAC(D)'s lookback [10-24, 11-22]
+  lies inside the telemetry, so the MAC criterion value is MAC(D) = `connections`. W43
+  (10-19..10-25) is not one of the three WAU weeks.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from connector_ga.errors import InputError
 
 FIRST_MONDAY = dt.date(2026, 11, 2)  # ISO 2026-W45
 D = dt.date(2026, 11, 22)  # Sunday of 2026-W47: the third complete week ends on D
+OPENING = dt.datetime(2026, 10, 24)  # D − 29: the first day of the reliability window
 WEEK_SECONDS = 7 * 86_400
 
 
@@ -38,9 +43,19 @@ def usage_rows(
 ) -> list[dict]:
     """One request per user per ISO week, evenly spread over the week (see module doc).
 
-    `skip_days` drops the requests of the first days (telemetry starting mid-week).
+    `skip_days` drops the requests of the first days (telemetry starting mid-week), and
+    with them the opening request.
     """
     rows = []
+    if not skip_days:
+        rows.append(
+            {
+                "time": iso(OPENING),
+                "status": 429,
+                "connection_id": "conn-000",
+                "user_id": "user-0000",
+            }
+        )
     start = dt.datetime.combine(first_monday, dt.time())
     cutoff = start + dt.timedelta(days=skip_days)
     for week in range(weeks):
@@ -140,9 +155,9 @@ def test_ready_when_every_criterion_passes(judge):
     assert result.exception_from is None
     assert result.blocking == []
     m = result.metrics
-    # 3 weeks x 500 users, one request each, all 200 from the backend.
-    assert (m.requests, m.eligible, m.throttled) == (1500, 1500, 0)
-    assert m.faults == {"none": 1500, "client": 0, "backend": 0, "connector": 0, "throttled": 0}
+    # 3 weeks x 500 users, one request each, all 200 from the backend; + the opening 429.
+    assert (m.requests, m.eligible, m.throttled) == (1501, 1500, 1)
+    assert m.faults == {"none": 1500, "client": 0, "backend": 0, "connector": 0, "throttled": 1}
     assert m.availability == 1.0 and m.success_rate == 1.0
     # 50 connections, 30 requests each (1500 / 50), none with a connector fault.
     assert (m.connections, m.connections_meeting_bar) == (50, 50)
@@ -288,10 +303,11 @@ def test_one_day_short_of_six_months_is_still_warnings(judge):
 
 
 def test_preview_start_inferred_from_first_telemetry_day(judge):
-    # No preview_since: the first telemetry day 2026-11-02 stands in; + 6 months = 2027-05-02.
+    # No preview_since: the first telemetry day 2026-10-24 (the opening request) stands in;
+    # + 6 months = 2027-04-24.
     result = judge(usage_rows(connections=10), declarations(preview_since=None))
     assert result.verdict == "ready-with-warnings"
-    assert result.exception_from == dt.date(2027, 5, 2)
+    assert result.exception_from == dt.date(2027, 4, 24)
     assert result.metrics.preview_since_inferred is True
     assert result.metrics.preview_months == 0
 
@@ -315,7 +331,15 @@ def test_wau_week_before_first_telemetry_day_counts_as_not_met(judge):
     assert result.metrics.first_day == dt.date(2026, 11, 4)
     assert statuses(result)["weekly-active-users"] == "insufficient-data"
     assert statuses(result)["monthly-active-connections"] == "pass"
-    assert result.verdict == "ready-with-warnings"
+    # The reliability window [10-24, 11-22] is observed from 11-04 on: 11-04..11-22 is
+    # 19 of 30 days (< 30), so the passes of availability, SLO and success rate are
+    # insufficient-data, and so is the verdict; 11-04 + 29 = 12-03 covers the window.
+    for cid in ("availability", "slo", "success-rate"):
+        assert statuses(result)[cid] == "insufficient-data", cid
+    detail = next(c.detail for c in result.criteria if c.id == "availability")
+    assert "19 of 30 days observed" in detail
+    assert "2026-12-03" in detail
+    assert result.verdict == "insufficient-data"
     assert result.exception is None
 
 
@@ -384,3 +408,55 @@ def test_customer_exception_also_covers_low_wau(judge):
     assert statuses(result)["weekly-active-users"] == "fail"
     assert result.verdict == "ready-with-exception"
     assert result.exception == "customer-requires-production"
+
+
+# --- a window the telemetry does not cover (issue 16 item 2) ------------------------------
+
+
+def _one_day(faults: int, n: int = 99) -> list[dict]:
+    return [
+        {
+            "time": f"2026-11-20T10:{i // 60:02d}:{i % 60:02d}Z",
+            "status": 500 if i < faults else 200,
+            "connection_id": f"c{i % 3}",
+            "user_id": f"u{i}",
+        }
+        for i in range(n)
+    ]
+
+
+def test_a_pass_on_one_observed_day_of_thirty_is_insufficient_data(judge):
+    # 99 clean requests on 2026-11-20 only: the window [10-22, 11-20] has 1 observed day of
+    # 30 (< min_observed_days 30), so availability, SLO and success rate, which would pass
+    # (0 faults, 99/99 successes), are insufficient-data, and so is the verdict (exit 1).
+    result = judge(_one_day(0), declarations())
+    for cid in ("availability", "slo", "success-rate"):
+        c = next(c for c in result.criteria if c.id == cid)
+        assert c.status == "insufficient-data", cid
+        assert "1 of 30 days observed" in c.detail
+        # covered from 11-20 + 29 days = 12-19
+        assert "2026-12-19" in c.detail
+    assert result.verdict == "insufficient-data"
+
+
+def test_a_fail_on_a_partly_observed_window_stands(judge):
+    # 1 connector fault (a 500 with no backend status) in 99 eligible: availability
+    # 98/99 = 98.99% < 99.95% fails now, whatever the unobserved days would have said.
+    result = judge(_one_day(1), declarations())
+    c = next(c for c in result.criteria if c.id == "availability")
+    assert c.status == "fail"
+    assert "1 of 30 days observed" in c.detail
+    assert result.verdict == "not-ready"
+
+
+def test_a_stricter_min_observed_days_is_the_policy_s(judge, tmp_path):
+    # min_observed_days = 1 (a policy of the user's own): one observed day makes a pass.
+    from importlib import resources
+
+    text = resources.files("connector_ga.policies").joinpath("power-platform-ga.toml").read_text()
+    policy = tmp_path / "lenient.toml"
+    policy.write_text(text.replace("min_observed_days = 30", "min_observed_days = 1"))
+    result = judge(_one_day(0), declarations(), policy=str(policy))
+    c = next(c for c in result.criteria if c.id == "availability")
+    assert c.status == "pass"
+    assert "1 of 30 days observed" in c.detail

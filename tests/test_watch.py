@@ -62,6 +62,14 @@ def clean(k: int) -> int:
     return 0
 
 
+def opened(rows: list[dict]) -> list[dict]:
+    """`rows` and one throttled request (429: no eligible or fault count moves) on
+    AT − 29 days = 2026-10-22, the first day of the 30-day window [10-22, 11-20]: the window
+    is observed whole (DESIGN: a pass needs min_observed_days = 30 observed days)."""
+    base = {"time": "2026-10-22T12:00:00Z", "connector": CONNECTOR, "connection_id": "conn-1"}
+    return [{**base, "status": 429, "weight": 1}, *rows]
+
+
 def write(folder, rows, name="t.csv"):
     return str(write_csv(folder / name, rows))
 
@@ -191,7 +199,8 @@ def test_large_burns_are_plain_numbers_in_the_terminal_and_the_webhook(here):
     assert rows["page 6h/30m"] == ["333", "(6h)", "2,000", "(30m)"]
     assert rows["ticket 1d/2h"] == ["83.3", "(1d)", "1,000", "(2h)"]
     assert rows["ticket 3d/6h"] == ["27.8", "(3d)", "333", "(6h)"]
-    assert "at the 1 h burn (2,000)" in out.output
+    # 12,000 faults against 432 allowed: the budget is spent, and its line says the burns.
+    assert "burning now at 2,000 (1 h) and 83.3 (1 d)" in " ".join(out.output.split())
     assert "e+" not in out.output
     with webhook_server() as (base, received):
         notified = invoke("watch", "-t", telemetry, "--notify", f"webhook={base}/hook")
@@ -224,6 +233,47 @@ def test_at_an_hour_earlier_leaves_the_faults_out(here):
     code, payload, _ = watch_json("-t", telemetry, "--at", "2026-11-20T11:00:00Z")
     assert code == 0
     assert all(a["burn_long"] == 0.0 and a["burn_short"] == 0.0 for a in payload["alerts"])
+
+
+def test_at_an_hour_earlier_ends_the_budget_at_at_too(here):
+    # Issue 16 item 4: the budget window ends at `at`, like the burn windows. The telemetry
+    # is 864 buckets of 1,000 requests at 12:00 − k·5 min (k = 0..863); by 11:00 the
+    # 12 buckets 11:05..12:00 have not happened: 864 − 12 = 852 buckets → 852,000
+    # eligible, allowed = 0.0005 × 852,000 = 426, and the 12 × 10 = 120 faults all fall
+    # after 11:00 → consumed 0, remaining 426 (the whole day would say 432, 120, 312).
+    telemetry = write(here, traffic(last_hour_at_one_percent))
+    _, payload, _ = watch_json("-t", telemetry, "--at", "2026-11-20T11:00:00Z")
+    budget = payload["budget"]
+    assert budget["allowed"] == pytest.approx(426)
+    assert budget["consumed"] == 0
+    assert budget["remaining"] == pytest.approx(426)
+    _, whole, _ = watch_json("-t", telemetry, "--at", "2026-11-20T12:00:00Z")
+    assert whole["budget"]["allowed"] == pytest.approx(432)
+    assert whole["budget"]["consumed"] == 120
+
+
+def one_bucket_of_500_a_day_before(k: int) -> int:
+    return 500 if k == 300 else 0  # k = 300: AT − 25 h = 2026-11-19 11:00
+
+
+def test_a_spent_budget_says_spent_by_how_much_and_since_when(here):
+    # Issue 18 item 5: 864 buckets × 1,000 = 864,000 eligible, allowed 0.0005 × 864,000 =
+    # 432; 500 connector faults at 2026-11-19 11:00 → consumed 500 ≥ 432 by the end of
+    # 11-19: spent since 2026-11-19, 500 − 432 = 68 over, 68 / 432 = 15.7% → "16% over".
+    # It used to say "runs out at the 1 h burn (0): 2026-11-20 12:00 UTC", "-68.0 remaining".
+    telemetry = write(here, traffic(one_bucket_of_500_a_day_before))
+    out = invoke("watch", "-t", telemetry, env={"COLUMNS": "200"})
+    text = " ".join(out.output.split())
+    assert (
+        "spent since 2026-11-19: 500 connector faults against 432.0 allowed, 68.0 over the "
+        "budget (16% over)"
+    ) in text, text
+    assert "runs out" not in text and "-68.0 remaining" not in text
+    # The last hour and the last day hold no fault: both burns are 0.
+    assert "burning now at 0 (1 h) and 0 (1 d)" in text
+    _, payload, _ = watch_json("-t", telemetry)
+    assert payload["budget"]["spent_since"] == "2026-11-19"
+    assert payload["budget"]["remaining"] == pytest.approx(-68)
 
 
 @pytest.mark.parametrize(
@@ -288,6 +338,7 @@ def test_budget_equals_the_check_and_runs_out_when_worked_by_hand(here):
         **json.loads(check.stdout)["metrics"]["error_budget"],
         "exhausted_at_1h": budget["exhausted_at_1h"],
         "exhausted_at_1d": budget["exhausted_at_1d"],
+        "spent_since": None,  # 120 remaining: not spent
     }
     # At the 1 h burn 6: net (6 − 1) × 1/2000 × 12,000 per hour = 30 per hour;
     # 120 / 30 = 4 h → 16:00.
@@ -360,7 +411,7 @@ def free_port() -> int:
 
 
 def test_an_episode_is_notified_once_and_again_when_it_resolves(here):
-    telemetry = write(here, traffic(last_hour_at_one_percent))
+    telemetry = write(here, opened(traffic(last_hour_at_one_percent)))
     with webhook_server() as (base, received):
         hook = f"webhook={base}/hooks/watch?token=SECRET"
         first = invoke("watch", "-t", telemetry, "--notify", hook)
@@ -410,12 +461,12 @@ def test_an_episode_is_notified_once_and_again_when_it_resolves(here):
 def test_criteria_changes_are_notified_but_not_on_the_first_watch(here):
     with webhook_server() as (base, received):
         hook = f"webhook={base}/hook"
-        quiet = invoke("watch", "-t", write(here, traffic(clean)), "--notify", hook)
+        quiet = invoke("watch", "-t", write(here, opened(traffic(clean))), "--notify", hook)
         assert quiet.exit_code == 0, quiet.output
         assert received == []  # first watch: criteria recorded, nothing changed, no alert
         # A 6-hour outage at 1%: availability 1 − 720 / 864,000 = 99.917% < 99.95% fails,
         # and so does SLO (the one connection is under the bar); all four alerts fire.
-        outage = write(here, traffic(last_six_hours_at_one_percent), "outage.csv")
+        outage = write(here, opened(traffic(last_six_hours_at_one_percent)), "outage.csv")
         loud = invoke("watch", "-t", outage, "--notify", hook)
         assert loud.exit_code == 1
         assert len(received) == 1

@@ -293,6 +293,35 @@ def mac_criterion(m: ConnectorMetrics, rule: CriterionPolicy, lookback: int) -> 
     )
 
 
+def observed_days(m: ConnectorMetrics) -> int:
+    """The days of the reliability window [window_start, window_end] from the connector's
+    first telemetry day on (a day without requests after it is observed: a quiet day)."""
+    if m.first_day is None or m.first_day > m.window_end:
+        return 0
+    return (m.window_end - max(m.window_start, m.first_day)).days + 1
+
+
+def _on_observed_days(c: Criterion, m: ConnectorMetrics, policy: Policy) -> Criterion:
+    """DESIGN: a reliability criterion whose window begins before the first telemetry day
+    is judged on the days observed: a fail stands, a pass becomes insufficient-data."""
+    total = (m.window_end - m.window_start).days + 1
+    observed = observed_days(m)
+    if observed >= total or c.status == "insufficient-data" or m.first_day is None:
+        return c
+    needed = min(policy.window.min_observed_days, total)
+    note = f"{observed} of {total} days observed (telemetry from {m.first_day})"
+    if c.status == "fail" or observed >= needed:
+        return c.model_copy(update={"detail": f"{c.detail}; {note}"})
+    covered = m.first_day + dt.timedelta(days=needed - 1)
+    return c.model_copy(
+        update={
+            "status": "insufficient-data",
+            "detail": f"{c.detail}; only {note}: a pass on {observed} days is no evidence "
+            f"of {total}; {needed} observed days are needed, from {covered} on",
+        }
+    )
+
+
 ATTRIBUTION_HINTS = {
     "canonical": "add backend_status (or error_source/error_reason) to the telemetry",
     "apim": "log BackendResponseCode and LastErrorSource/LastErrorReason in the gateway "
@@ -375,6 +404,10 @@ def evaluate(
         wau_criterion(m, rules.weekly_active_users),
         mac_criterion(m, rules.monthly_active_connections, policy.window.mac_lookback_days),
     ]
+
+    for k, c in enumerate(criteria):
+        if c.id in ("availability", "slo", "success-rate"):
+            criteria[k] = _on_observed_days(c, m, policy)
 
     since = config.connector.preview_since if config else None
     inferred = since is None

@@ -132,6 +132,23 @@ def _relative(package: Path, base: Path) -> str:
     return path.as_posix().rstrip("/") + "/"
 
 
+def _telemetry_path(given: str, base: Path) -> str:
+    """A telemetry file or glob given relative to the current directory, written relative
+    to ga.toml's folder (as `paths` is read); a URL stays as it is."""
+    if "://" in given:
+        return given
+    try:
+        return Path(os.path.relpath(Path(given).absolute(), base.absolute())).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(given).absolute().as_posix()
+
+
+def _paths_line(telemetry: list[str], base: Path) -> str:
+    if not telemetry:
+        return '# paths = ["telemetry/*.parquet"]'
+    return f"paths = [{', '.join(_toml_string(_telemetry_path(t, base)) for t in telemetry)}]"
+
+
 def _key(name: str, value: str | None, example: str) -> str:
     """`name = value`, or the example commented out when the value is unknown."""
     if value is None:
@@ -140,12 +157,17 @@ def _key(name: str, value: str | None, example: str) -> str:
 
 
 def render_ga_toml(
-    package: Path | None, connector_id: str | None = None, *, base: Path | None = None
+    package: Path | None,
+    connector_id: str | None = None,
+    *,
+    base: Path | None = None,
+    telemetry: list[str] | None = None,
 ) -> str:
     """The text of a commented ga.toml, pre-filled from `package` when one is given.
 
     `base` is the folder the ga.toml will live in (default: the current directory); the
-    package path is written relative to it.
+    package path is written relative to it, and so are the `telemetry` paths (given
+    relative to the current directory), which `paths` then declares.
     """
     facts = read_package(Path(package)) if package is not None else PackageFacts()
     package_path = _relative(Path(package), base or Path.cwd()) if package is not None else None
@@ -183,7 +205,7 @@ def render_ga_toml(
         "",
         "[telemetry]",
         "# paths: telemetry files or glob patterns, relative to this file.",
-        '# paths = ["telemetry/*.parquet"]',
+        _paths_line(telemetry or [], base or Path.cwd()),
         '# format: "auto" (detect), "csv", "jsonl", "parquet" (canonical columns), "apim",',
         '# "appinsights" or "otlp".',
         'format = "auto"',
@@ -234,7 +256,11 @@ def render_ga_toml(
 
 
 def write_ga_toml(
-    folder: Path, package: Path | None, force: bool = False, connector_id: str | None = None
+    folder: Path,
+    package: Path | None,
+    force: bool = False,
+    connector_id: str | None = None,
+    telemetry: list[str] | None = None,
 ) -> Path:
     """Write `folder`/ga.toml (see render_ga_toml) and return its path.
 
@@ -246,7 +272,7 @@ def write_ga_toml(
     path = folder / GA_TOML
     if path.exists() and not force:
         raise InputError(f"{path}: already exists; not overwritten (use --force to replace it)")
-    text = render_ga_toml(package, connector_id, base=folder)
+    text = render_ga_toml(package, connector_id, base=folder, telemetry=telemetry)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "w" if force else "x", encoding="utf-8", newline="\n") as out:

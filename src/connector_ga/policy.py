@@ -37,6 +37,9 @@ class WindowPolicy(_Strict):
     wau_weeks: int = Field(ge=1)
     mac_lookback_days: int = Field(ge=1)
     mac_days: int = Field(ge=1)
+    # How many observed days of the reliability window make a pass (DESIGN: a pass on a
+    # part of the window is no evidence of the whole); at most reliability_days.
+    min_observed_days: int = Field(default=30, ge=1)
 
 
 class AttributionPolicy(_Strict):

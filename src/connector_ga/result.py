@@ -161,6 +161,9 @@ class Forecast(BaseModel):
     scenario: Literal["no-new-faults", "recent-rate"]
     ready_on: dt.date | None
     ready_basis: Basis | None = None
+    # The first day whose reliability window holds enough observed days for a pass, when
+    # today's does not (DESIGN: window.min_observed_days); null when it does.
+    window_covered_on: dt.date | None = None
     exception: ExceptionForecast | None = None
     criteria: dict[str, CriterionForecast] = Field(default_factory=dict)
     # For charts: each forecast criterion's projected values, up to a week past passes_on.
@@ -181,6 +184,9 @@ class OperationFix(BaseModel):
     statuses: dict[str, int] = Field(default_factory=dict)
     error_reasons: dict[str, int] = Field(default_factory=dict)
     connections_restored: int | None = None  # SLO: connections back over the bar without it
+    # SLO, operations of the smallest set: what it adds after the set's operations before it
+    # (the greedy order); these add up to the set's `fixed`, where the alone counts may not.
+    connections_restored_in_set: int | None = None
     connections_affected: int | None = None  # SLO: connections under the bar it has faults in
 
 

@@ -39,14 +39,15 @@ def _rows(history: History, days: slice) -> list[tuple[str, Text]]:
 
 
 def _scale(history: History, days: slice) -> Text:
-    """Dates above the cells: the first day of the block, then every 14th day."""
+    """Dates above the cells: the first day of the block, then every 14th day; a label
+    that would run past the block's last cell is left out, never cut ("11-")."""
     shown = history.days[days]
     line = [" "] * len(shown)
     for i in range(0, len(shown), 14):
         label = shown[i].as_of.strftime("%m-%d")
-        for j, char in enumerate(label):
-            if i + j < len(line):
-                line[i + j] = char
+        if i + len(label) > len(line):
+            continue
+        line[i : i + len(label)] = label
     return Text("".join(line), style="dim")
 
 

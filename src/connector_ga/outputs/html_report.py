@@ -89,6 +89,7 @@ def fix_plan_context(result: Result) -> dict[str, Any] | None:
                 "operation": op.operation,
                 "in_set": op.operation in fix.smallest_set,
                 "restored": wording.count(op.connections_restored),
+                "restored_in_set": wording.count(op.connections_restored_in_set),
                 "affected": wording.count(op.connections_affected),
                 "connector_faults": wording.count(op.connector_faults),
                 "failures": wording.count(op.failures),

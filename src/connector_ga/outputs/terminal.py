@@ -137,6 +137,18 @@ FIX_OPERATIONS = 5  # rows per criterion; the JSON and the HTML report have them
 FIX_CONNECTIONS = 5
 
 
+def slo_counts_note(fix) -> str:
+    """What the SLO fix plan's two counts are, and the set's adding up to its total."""
+    by_name = {op.operation: op for op in fix.operations}
+    steps = [by_name[name].connections_restored_in_set or 0 for name in fix.smallest_set]
+    return (
+        "restored alone: connections back over the bar if only that operation were fixed "
+        "(a connection with faults in several operations needs them all); in set order: "
+        "what each operation of the set adds after the ones before it, "
+        f"{' + '.join(f'{n:,}' for n in steps)} = {fix.fixed:,}"
+    )
+
+
 def fix_plan_block(plan: FixPlan) -> Group:
     """Per failing criterion: the smallest set and the value it reaches, the top operations
     with their faults and status codes; then the most affected connections (pseudonymous)."""
@@ -153,21 +165,23 @@ def fix_plan_block(plan: FixPlan) -> Group:
         slo = fix.criterion == "slo"
         table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
         table.add_column("  operation", overflow="fold")
-        columns = ["connections restored"] if slo else []
+        columns = ["restored alone", "restored in set order"] if slo else []
         columns += ["connector faults", "failures", "eligible"]
         for column in columns:
             table.add_column(column, justify="right", no_wrap=True)
         table.add_column("status codes", overflow="fold")
         for op in fix.operations[:FIX_OPERATIONS]:
             mark = "* " if op.operation in fix.smallest_set else "  "
-            counts = [op.connections_restored or 0] if slo else []
+            counts = [op.connections_restored or 0, op.connections_restored_in_set] if slo else []
             counts += [op.connector_faults, op.failures, op.eligible]
             table.add_row(
                 Text(mark + op.operation),
-                *(f"{n:,}" for n in counts),
+                *("—" if n is None else f"{n:,}" for n in counts),
                 Text(counts_text(op.statuses)),
             )
         parts.append(table)
+        if slo:
+            parts.append(Text(f"  {slo_counts_note(fix)}", style="dim"))
         if len(fix.operations) > FIX_OPERATIONS:
             more = len(fix.operations) - FIX_OPERATIONS
             parts.append(Text(f"  … {more} more operation{'' if more == 1 else 's'}"))

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..trajectory.notify import burn_text, when_text
+from ..trajectory.notify import burn_text, spent_text, when_text
 from ..trajectory.watch import Watch
 
 
@@ -38,6 +38,15 @@ def render(w: Watch, console: Console, first: bool) -> None:
     b = w.budget
     if b.allowed is None:
         console.print("  error budget: no eligible request in the 30-day window")
+    elif b.spent:
+        console.print(
+            f"  error budget, 30 days to {w.at:%Y-%m-%d}: {spent_text(b)}",
+            markup=False,
+        )
+        console.print(
+            f"  burning now at {burn_text(b.burn_1h)} (1 h) and {burn_text(b.burn_1d)} (1 d)",
+            markup=False,
+        )
     else:
         left = b.remaining / b.allowed if b.allowed else 0.0
         console.print(

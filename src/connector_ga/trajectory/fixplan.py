@@ -373,8 +373,9 @@ def _slo_fix(
         holding,
         key=lambda op: (-alone[op], -in_failing[op], -operations[op].connector_faults, op),
     )
+    gained: dict[str, int] = {}
     chosen, restored = _restoring_set(
-        ranked, holding, meets, lambda n: rule.passes(meeting + n, connections)
+        ranked, holding, meets, lambda n: rule.passes(meeting + n, connections), gained
     )
     return CriterionFix(
         criterion="slo",
@@ -383,6 +384,7 @@ def _slo_fix(
             _faults_view(
                 operations[op],
                 connections_restored=alone[op],
+                connections_restored_in_set=gained.get(op),
                 connections_affected=len(holding[op]),
             )
             for op in ranked
@@ -400,11 +402,13 @@ def _restoring_set(
     holding: dict[str, list[_Connection]],
     meets: Callable[[_Connection, int], bool],
     passes: Callable[[int], bool],
+    gained: dict[str, int] | None = None,
 ) -> tuple[list[str], int]:
     """Greedy: each step takes the operation whose faults, removed with those already taken,
     restore the most connections still under the bar (then the one removing most of their
     faults, then the rank order), until `passes(connections restored)`. Returns the set and
-    how many connections it restores."""
+    how many connections it restores; `gained` receives what each step added (in the set's
+    order these add up to the total, where each operation alone may not)."""
     left = {id(c): c.connector_faults for cs in holding.values() for c in cs}  # faults left
     chosen: list[str] = []
     restored = 0
@@ -419,6 +423,8 @@ def _restoring_set(
         best = max(gains, key=gains.__getitem__)  # ties: the rank order
         chosen.append(best)
         restored += gains[best][0]
+        if gained is not None:
+            gained[best] = gains[best][0]
         for c in holding[best]:
             left[id(c)] -= c.by_operation[best]
     return chosen, restored

@@ -387,6 +387,18 @@ def project(
     return out
 
 
+def window_covered_on(today: Result, policy: Policy) -> dt.date | None:
+    """The first day whose reliability window holds the observed days a pass needs
+    (DESIGN: window.min_observed_days), when today's window does not; None when it does."""
+    first, total = today.metrics.first_day, policy.window.reliability_days
+    if first is None or first <= today.as_of - dt.timedelta(days=total - 1):
+        return None
+    needed = min(policy.window.min_observed_days, total)
+    if (today.as_of - first).days + 1 >= needed:
+        return None
+    return first + dt.timedelta(days=needed - 1)
+
+
 def forecast(
     today: Result,
     projection: Projection | None,
@@ -396,6 +408,7 @@ def forecast(
 ) -> Forecast:
     """The Forecast of one connector from its Result of today and its projected days."""
     days = projection.days if projection else []
+    covered = window_covered_on(today, policy)
     criteria: dict[str, CriterionForecast] = {}
     for c in today.criteria:
         if c.status == "pass":
@@ -414,6 +427,13 @@ def forecast(
             high=high,
             why=_why(c.id, basis, passes_on, today, projection, policy, scenario, horizon),
         )
+        if covered is not None and basis == "window" and c.status == "insufficient-data":
+            observed = (today.as_of - today.metrics.first_day).days + 1
+            criteria[c.id].why = (
+                f"{c.id.replace('-', ' ')}: the window is covered from {covered} on "
+                f"({observed} of {policy.window.reliability_days} days observed now); "
+                + criteria[c.id].why
+            )
 
     exception = None
     if today.exception == LOW_USAGE:
@@ -433,6 +453,7 @@ def forecast(
         scenario=scenario,
         ready_on=ready_on,
         ready_basis=basis,
+        window_covered_on=covered,
         exception=exception,
         criteria=criteria,
         series=_series(criteria, projection) if projection else {},

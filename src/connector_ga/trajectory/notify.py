@@ -60,6 +60,16 @@ def when_text(moment: dt.datetime | None) -> str:
     return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
+def spent_text(b) -> str:
+    """A spent budget as it is: spent since when, and by how much."""
+    over = -b.remaining
+    share = f" ({over / b.allowed:.0%} over)" if b.allowed else ""
+    return (
+        f"spent since {b.spent_since}: {b.consumed:,} connector faults against "
+        f"{b.allowed:,.1f} allowed, {over:,.1f} over the budget{share}"
+    )
+
+
 def _alert_sentence(w: Watch, name: str, to: str) -> str:
     status = next(a for a in w.alerts if a.alert.name == name)
     a = status.alert
@@ -83,6 +93,8 @@ def summary(w: Watch) -> str:
     b = w.budget
     if b.allowed is None:
         budget = "no eligible request in the 30-day window, so no error budget"
+    elif b.spent:
+        budget = f"error budget of the 30 days to {w.at:%Y-%m-%d}: {spent_text(b)}"
     else:
         budget = (
             f"error budget of the 30 days to {w.at:%Y-%m-%d}: {b.remaining:,.1f} of "

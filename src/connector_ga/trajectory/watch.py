@@ -86,11 +86,18 @@ def latest_time(latest_day_requests: ibis.Table) -> dt.datetime:
 
 def burn_buckets(requests: ibis.Table, at: dt.datetime, minutes: int) -> ibis.Table:
     """Eligible requests and connector faults per connector and 5-minute bucket counted
-    back from `at` (bucket k holds (at − (k+1)·5 min, at − k·5 min]), over `minutes`."""
+    back from `at` (bucket k holds (at − (k+1)·5 min, at − k·5 min]), over `minutes`.
+
+    The requests after `at` on at's UTC day come as one bucket, -1: the check's figures
+    are those of whole days, and the budget must end at `at` like the burn windows."""
     r = requests
-    r = r.filter((r.time > _literal(at - dt.timedelta(minutes=minutes))) & (r.time <= _literal(at)))
+    end_of_day = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    r = r.filter(
+        (r.time > _literal(at - dt.timedelta(minutes=minutes))) & (r.time < _literal(end_of_day))
+    )
     back = _literal(at).delta(r.time, unit="microsecond")
-    return r.group_by(connector=r.connector, bucket=back // BUCKET_MICROSECONDS).aggregate(
+    bucket = ibis.ifelse(r.time > _literal(at), -1, back // BUCKET_MICROSECONDS)
+    return r.group_by(connector=r.connector, bucket=bucket).aggregate(
         eligible=r.weight.sum(where=r.fault != "throttled").fill_null(0),
         connector_faults=r.weight.sum(where=r.fault == "connector").fill_null(0),
     )
@@ -108,6 +115,7 @@ class Windows:
     """One connector's buckets as running sums: any window is two lookups."""
 
     def __init__(self, buckets: dict[int, Counts], n: int) -> None:
+        self.after = buckets.get(-1, Counts())  # after `at`, on at's UTC day
         self.eligible, self.faults = [0], [0]
         for k in range(n):
             c = buckets.get(k, Counts())
@@ -225,6 +233,13 @@ class Budget:
     exhausted_at_1d: dt.datetime | None
     burn_1h: Fraction = Fraction(0)  # the burns the exhaustion times assume
     burn_1d: Fraction = Fraction(0)
+    # A spent budget: the UTC day the window's connector faults, counted from its first
+    # day, reached the allowance (null while some budget remains).
+    spent_since: dt.date | None = None
+
+    @property
+    def spent(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -233,6 +248,7 @@ class Budget:
             "remaining": self.remaining,
             "exhausted_at_1h": iso(self.exhausted_at_1h),
             "exhausted_at_1d": iso(self.exhausted_at_1d),
+            "spent_since": self.spent_since.isoformat() if self.spent_since else None,
         }
 
 
@@ -300,17 +316,36 @@ def alert_table(policy: Policy) -> list[BurnRateAlert]:
 
 def _budget(result: Result, at: dt.datetime, windows: Windows, share: Fraction) -> Budget:
     burns = {name: burn_rate(windows.over(m), share) for name, m in EXHAUSTION_WINDOWS.items()}
-    b = result.metrics.error_budget
-    if b is None:  # no eligible request in the 30 days: no budget to spend
+    # The check counts whole UTC days: take back what happened after `at` on at's day.
+    eligible = result.metrics.eligible - windows.after.eligible
+    if result.metrics.error_budget is None or eligible <= 0:
+        # no eligible request in the 30 days up to `at`: no budget to spend
         return Budget(None, None, None, None, None, burns["1h"], burns["1d"])
-    exhausted = b.consumed >= share * result.metrics.eligible  # exactly: remaining ≤ 0
+    consumed = result.metrics.error_budget.consumed - windows.after.connector_faults
+    allowed = (1 - float(1 - share)) * eligible  # the check's own arithmetic (evaluate.py)
+    remaining = allowed - consumed
+    exhausted = consumed >= share * eligible  # exactly: remaining ≤ 0
     when = {
-        name: exhausted_at(at, exhausted, b.remaining, windows.over(m), m, share)
+        name: exhausted_at(at, exhausted, remaining, windows.over(m), m, share)
         for name, m in EXHAUSTION_WINDOWS.items()
     }
+    since = _spent_since(result, at, consumed, allowed) if exhausted else None
     return Budget(
-        b.allowed, b.consumed, b.remaining, when["1h"], when["1d"], burns["1h"], burns["1d"]
+        allowed, consumed, remaining, when["1h"], when["1d"], burns["1h"], burns["1d"], since
     )
+
+
+def _spent_since(result: Result, at: dt.datetime, consumed: int, allowed: float) -> dt.date:
+    """The first day of the window by whose end its connector faults reached `allowed`
+    (at's own day counts only its faults by `at`: the running total there is `consumed`)."""
+    total = 0
+    for point in result.metrics.daily:
+        if point.date >= at.date():
+            break
+        total += point.faults.get("connector", 0)
+        if total >= allowed:
+            return point.date
+    return at.date()
 
 
 def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
@@ -328,7 +363,9 @@ def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
     first = (at - dt.timedelta(minutes=minutes)).date()
     rows = burn_buckets(p.aggs.requests_between(first, at.date()), at, minutes).execute()
     windows = windows_of(rows, minutes // BURN_STEP_MINUTES)
-    series = metric_series(p.aggs.daily, p.aggs.weekly_users, policy, [at.date()], p.aggs.spans)
+    series = metric_series(
+        p.aggs.daily, p.aggs.weekly_users, policy, [at.date()], p.aggs.spans, chart_points=True
+    )
     watches = []
     for name in p.names:
         w = windows.get(name) or Windows({}, minutes // BURN_STEP_MINUTES)
