@@ -162,3 +162,26 @@ def test_utc_days_and_weeks_by_integer_arithmetic_fall_where_the_calendar_says()
         D(9999, 12, 27),
         D(1, 1, 1),
     ]
+
+
+def test_an_export_of_requests_without_users_reads_back(tmp_path):
+    # No user_id at all: the export's weekly_users table is empty, and must still read
+    # back as dates. 2 requests, one a 500 (an unattributed 5xx: a connector fault under
+    # the default policy): availability (2 - 1) / 2 = 0.5.
+    from typer.testing import CliRunner
+
+    from connector_ga.cli import app
+
+    (tmp_path / "a.csv").write_text(
+        "time,status,connector,connection_id\n"
+        "2026-11-01T00:00:00Z,200,c,k1\n"
+        "2026-11-01T01:00:00Z,500,c,k1\n"
+    )
+    runner = CliRunner()
+    store, out = str(tmp_path / "s.duckdb"), str(tmp_path / "out")
+    assert runner.invoke(app, ["ingest", str(tmp_path / "a.csv"), "--store", store]).exit_code == 0
+    assert runner.invoke(app, ["store", "export", out, "--store", store]).exit_code == 0
+    run = api.run_check(telemetry=[out])
+    (result,) = run.results
+    availability = next(c for c in result.criteria if c.id == "availability")
+    assert availability.value == 0.5
