@@ -75,6 +75,11 @@ SEGMENT_COLUMNS = {
     "day": "DATE",
 }
 
+# Per remote source (`ingest --from azure`: workspace or resource, table, filter), the end
+# of the last complete slice stored: where the next ingest from it resumes.
+SOURCES_DDL = """CREATE TABLE IF NOT EXISTS store.sources (
+    source VARCHAR PRIMARY KEY, covered_until TIMESTAMPTZ, updated_at TIMESTAMPTZ)"""
+
 DDL = [
     "CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     """CREATE TABLE IF NOT EXISTS store.files (
@@ -92,6 +97,7 @@ DDL = [
         sent_at TIMESTAMPTZ, verdict VARCHAR, evidence_hash VARCHAR, message_path VARCHAR,
         as_of DATE, result_hash VARCHAR, report_path VARCHAR, result_path VARCHAR,
         recipient VARCHAR, subject VARCHAR, message_id VARCHAR, report_hash VARCHAR)""",
+    SOURCES_DDL,
     *(
         f"CREATE TABLE IF NOT EXISTS store.rollup_{name} ("
         + ", ".join(f"{column} {kind}" for column, kind in rollups.SCHEMAS[name].items())
@@ -515,6 +521,8 @@ def ingest(
     found_files: Callable[[int], None] | None = None,
     max_reject_rate: float | None = None,
     policy: Policy | str | Path | None = None,
+    found: Sequence[tuple[str, str]] | None = None,
+    source_state: tuple[str, dt.datetime] | None = None,
 ) -> IngestReport:
     """Ingest telemetry files into the store; a file whose content is already stored is
     skipped, a request_id already stored is not stored again. Readers keep reading the last
@@ -524,12 +532,17 @@ def ingest(
     (`max_reject_rate`, else the policy's): above it nothing is published and the store is
     as it was. `found_files` hears how many files the patterns matched; `progress`, each
     one done.
+
+    `found` gives the files as (path, name shown and stored) instead of `patterns`;
+    `source_state` (source key, end of the last complete slice) is recorded in the same
+    publish, so a remote source's resume point moves only with the rows it covers.
     """
     store_path = Path(store_path)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
-    found = discover(patterns, base_dir)
+    if found is None:
+        found = discover(patterns, base_dir)
     if found_files:
         found_files(len(found))
     store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -537,7 +550,7 @@ def ingest(
         created = not store_path.exists()
         try:
             return _ingest_locked(
-                store_path, found, fmt, fields, default_connector, progress, limit
+                store_path, found, fmt, fields, default_connector, progress, limit, source_state
             )
         except BaseException:
             if created:  # refused or failed before its first publish: no store left behind
@@ -545,13 +558,16 @@ def ingest(
             raise
 
 
-def _ingest_locked(store_path, found, fmt, fields, default_connector, progress, limit):
+def _ingest_locked(
+    store_path, found, fmt, fields, default_connector, progress, limit, source_state=None
+):
     known = _known(store_path)
     work = engine.connect()
     ingest_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = segments_dir(store_path) / f"{STAGING}{ingest_id}"
     try:
         batch = _Batch(work, known, store_path, staging)
+        batch.source_state = source_state
         report = IngestReport()
         for path, shown in found:
             digest = file_hash(path)
@@ -564,7 +580,7 @@ def _ingest_locked(store_path, found, fmt, fields, default_connector, progress, 
             report.files.append(entry)
             if progress:
                 progress(entry)
-        if batch.files:
+        if batch.files or source_state:
             _refuse_above_limit(report, batch.rejects, limit)
             batch.publish(ingest_id)
         return report
@@ -653,6 +669,7 @@ class _Batch:
         self.files: list[dict] = []
         self.rejects: list[dict] = []
         self.parts = 0
+        self.source_state: tuple[str, dt.datetime] | None = None
         # Written in any order, a thread each: the segments need no row order.
         con.raw_sql("SET preserve_insertion_order = false")
 
@@ -807,6 +824,8 @@ class _Batch:
                 _insert(con, "segments", segments, SEGMENT_SCHEMA)
             _insert(con, "files", self.files, FILE_SCHEMA)
             _insert(con, "rejects", self.rejects, REJECT_SCHEMA)
+            if self.source_state:
+                _record_source(con, *self.source_state)
             _bump_version(con)
             engine.commit(con)
         except BaseException:
@@ -844,6 +863,34 @@ REJECT_SCHEMA = {
 def _insert(con: BaseBackend, table: str, rows: list[dict], schema: dict) -> None:
     if rows:
         con.insert(table, ibis.memtable(rows, schema=schema), database=ALIAS)
+
+
+def _record_source(con: BaseBackend, source: str, covered_until: dt.datetime) -> None:
+    """A remote source's resume point: never moved back by a backfill of older days."""
+    con.raw_sql(SOURCES_DDL)  # a store made before remote sources lacks the table
+    now = dt.datetime.now(dt.UTC).isoformat()
+    con.raw_sql(
+        f"INSERT INTO {ALIAS}.sources VALUES ({_quoted(source)}, "
+        f"{_quoted(covered_until.isoformat())}::TIMESTAMPTZ, {_quoted(now)}::TIMESTAMPTZ) "
+        "ON CONFLICT (source) DO UPDATE SET covered_until = "
+        "greatest(covered_until, excluded.covered_until), updated_at = excluded.updated_at"
+    )
+
+
+def source_covered_until(store_path: str | Path, source: str) -> dt.datetime | None:
+    """The end of the last complete slice stored from a remote source, or None."""
+    store_path = Path(store_path)
+    if not store_path.exists():
+        return None
+    with Store.open(store_path) as store:
+        if "sources" not in engine.tables_of(store.con, ALIAS):
+            return None
+        row = store.con.raw_sql(
+            f"SELECT epoch_us(covered_until) FROM {ALIAS}.sources WHERE source = {_quoted(source)}"
+        ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(row[0]))
 
 
 def _bump_version(con: BaseBackend) -> None:
