@@ -8,6 +8,7 @@ Every expected number is counted by hand in the comment next to it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -216,3 +217,137 @@ def test_workspace_and_resource_together_is_refused(tmp_path):
     result = ingest_azure(tmp_path / "s.duckdb", config, ok=False)
     assert result.exit_code == 2
     assert "either a workspace id or a resource id" in result.output
+
+
+# ---- part 2: complete or nothing ------------------------------------------------------------
+
+
+def _spans(timespans: list[str]) -> list[tuple[dt.datetime, dt.datetime]]:
+    parse = lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+    return sorted(tuple(parse(t) for t in span.split("/")) for span in timespans)
+
+
+def test_a_cut_answer_is_split_until_every_slice_is_whole(logs, tmp_path):
+    """The stand-in cuts at 2 rows; a day of 3 rows comes back partial and is asked again in
+    halves. The slices answered whole tile [11-01, 11-04) exactly, and the figures are the
+    hand count of the whole."""
+    logs.row_limit = 2
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "azure.duckdb"
+    result = ingest_azure(store, config, *WINDOW)
+    assert "stored 9 requests" in result.output
+    whole = _spans(logs.answered)
+    assert whole[0][0] == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    assert whole[-1][1] == dt.datetime(2026, 11, 4, tzinfo=dt.UTC)
+    assert all(a[1] == b[0] for a, b in zip(whole, whole[1:], strict=False))  # no gap, no overlap
+    # Each day holds 3 contoso rows (plus c10 on 11-03): every day is cut at least once.
+    assert len(logs.asked) > len(logs.answered) >= 3 + 3
+    m = metrics(store, config)
+    assert m["requests"] == 9 and m["faults"] == FAULTS
+    assert m["availability"] == pytest.approx(0.75)  # 1 - 2/8
+
+
+def test_progress_hears_time_covered_and_rows(logs, tmp_path):
+    from azure.identity import AzureCliCredential
+
+    from connector_ga.azure_ingest import ingest_from_azure
+    from connector_ga.config import load_config
+
+    logs.row_limit = 2
+    cfg = load_config(ga_toml(tmp_path, logs.url))
+    heard = []
+    ingest_from_azure(
+        tmp_path / "s.duckdb",
+        cfg.telemetry.azure,
+        since=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        until=dt.datetime(2026, 11, 4, tzinfo=dt.UTC),
+        default_connector="contoso-tasks",
+        credential=AzureCliCredential(),
+        progress=lambda covered, total, rows: heard.append((covered, total, rows)),
+    )
+    covered, total, rows = heard[-1]
+    assert covered == total == dt.timedelta(days=3)  # 11-01 to 11-04
+    assert rows == 9  # every contoso row, each once
+    assert [h[0] for h in heard] == sorted(h[0] for h in heard)
+
+
+def test_throttling_and_server_faults_are_retried_after_retry_after(logs, tmp_path):
+    """429, 503, 429 (Retry-After: 0), then the three day slices: six requests, the same
+    figures."""
+    logs.faults = [429, 503, 429]
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "azure.duckdb"
+    result = ingest_azure(store, config, *WINDOW)
+    assert "3 retried" in result.output
+    assert len(logs.asked) == 6  # 3 faults + 3 slices
+    assert metrics(store, config)["requests"] == 9
+
+
+def test_retry_waits_what_retry_after_says_within_the_cap(logs, tmp_path):
+    from azure.identity import AzureCliCredential
+
+    from connector_ga.azure_ingest import ingest_from_azure
+    from connector_ga.config import load_config
+    from connector_ga.sources.azure_monitor import Retry
+
+    logs.faults, logs.retry_after = [429, 429], "7"
+    slept: list[float] = []
+    retry = Retry(attempts=3, backoff=1.0, max_wait=5.0, sleep=slept.append)
+    cfg = load_config(ga_toml(tmp_path, logs.url))
+    done = ingest_from_azure(
+        tmp_path / "s.duckdb",
+        cfg.telemetry.azure,
+        since=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        until=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        credential=AzureCliCredential(),
+        retry=retry,
+    )
+    assert slept == [5.0, 5.0]  # Retry-After 7 s, capped at max_wait 5 s, twice
+    assert done.retries == 2 and done.rows == 3  # c01, c02, c03
+    # Without Retry-After: backoff 1 × 2^attempt, capped: attempts 0, 2, 3 → 1, 4, 5.
+    assert [retry.wait(n, None) for n in (0, 2, 3)] == [1.0, 4.0, 5.0]
+
+
+def test_a_slice_that_cannot_be_had_stops_with_one_line_and_the_store_unchanged(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "azure.duckdb"
+    ingest_azure(store, config, *WINDOW)
+    before = store_state(store)
+    assert before[1] == 9
+    logs.faults = [503] * 6  # as many as the tries: the slice is never had
+    result = ingest_azure(store, config, "--since", "2026-11-04", "--until", "2026-11-05", ok=False)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "not had after 6 tries (last: HTTP 503)" in lines[0]
+    assert WORKSPACE in lines[0] and "2026-11-04T00:00:00Z/2026-11-05T00:00:00Z" in lines[0]
+    assert store_state(store) == before  # same version, same rows
+    assert not list(store.with_name(store.name + ".segments").glob(".staging-*"))
+
+
+def test_an_answer_still_cut_in_one_second_gives_up_and_stores_nothing(logs, tmp_path):
+    """Two rows in the same second, a cut at one row: no split can make it whole."""
+    logs.row_limit = 1
+    logs.add_rows(
+        "ApiManagementGatewayLogs",
+        COLUMNS,
+        [gateway("2026-11-05T09:00:00Z", "d01", 200), gateway("2026-11-05T09:00:00Z", "d02", 200)],
+    )
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "azure.duckdb"
+    result = ingest_azure(store, config, "--since", "2026-11-05", "--until", "2026-11-06", ok=False)
+    assert result.exit_code == 2
+    assert "still cut by the Logs API in 1 s of time" in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
+    assert not store.exists()  # a first ingest that fails leaves no store behind
+
+
+def test_a_refused_token_is_one_line(logs, tmp_path, monkeypatch):
+    import logs_standin
+
+    monkeypatch.setattr(logs_standin, "TOKEN", "another-token")  # the stand-in expects this
+    config = ga_toml(tmp_path, logs.url)
+    result = ingest_azure(tmp_path / "s.duckdb", config, *WINDOW, ok=False)
+    assert result.exit_code == 2
+    assert "the Logs API answered 401" in result.output
+    assert "stand-in-token" not in result.output  # the token itself is never shown
