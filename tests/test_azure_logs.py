@@ -351,3 +351,72 @@ def test_a_refused_token_is_one_line(logs, tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "the Logs API answered 401" in result.output
     assert "stand-in-token" not in result.output  # the token itself is never shown
+
+
+# ---- part 3: incremental --------------------------------------------------------------------
+
+
+def test_a_second_ingest_resumes_less_the_overlap_and_counts_each_request_once(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "azure.duckdb"
+    first = ingest_azure(store, config, "--since", "2026-11-01", "--until", "2026-11-03T10:30:00Z")
+    assert "stored 8 requests" in first.output  # c01..c08 (c08 at 10:00 < 10:30)
+    # Meanwhile the service ingests a late row (10:15, before the first ingest's end) and a
+    # new one (13:00).
+    logs.add_rows(
+        "ApiManagementGatewayLogs",
+        COLUMNS,
+        [
+            gateway("2026-11-03T10:15:00Z", "c11", 200, 200),
+            gateway("2026-11-03T13:00:00Z", "c12", 200, 200),
+        ],
+    )
+    asked_before = len(logs.asked)
+    second = ingest_azure(store, config, "--until", "2026-11-04T00:00:00Z")
+    # Resumed at 10:30 - 1 h overlap = 09:30: one slice [09:30, 11-04 00:00).
+    assert _spans(logs.asked[asked_before:]) == [
+        (dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC), dt.datetime(2026, 11, 4, tzinfo=dt.UTC))
+    ]
+    # In it: c08 (already stored), c11, c09, c12 (c10 filtered out): 3 stored, 1 known.
+    assert "stored 3 requests" in second.output
+    assert "1 already stored (request_id)" in second.output
+    m = metrics(store, config)
+    assert m["requests"] == 11  # 8 + 3, c08 once
+    assert m["eligible"] == 10  # 11 - 1 throttled
+    assert m["availability"] == pytest.approx(0.8)  # 1 - 2/10
+
+
+def test_a_backfill_does_not_move_the_resume_point_back(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "azure.duckdb"
+    ingest_azure(store, config, *WINDOW)  # resume point 11-04 00:00
+    ingest_azure(store, config, "--since", "2026-10-01", "--until", "2026-10-02")
+    asked_before = len(logs.asked)
+    ingest_azure(store, config, "--until", "2026-11-05T00:00:00Z")
+    # From 11-04 00:00 - 1 h = 11-03 23:00, not from 10-02: one slice, to 11-05.
+    assert _spans(logs.asked[asked_before:])[0][0] == dt.datetime(2026, 11, 3, 23, tzinfo=dt.UTC)
+    assert metrics(store, config)["requests"] == 9  # no new row, none twice
+
+
+def test_the_first_ingest_asks_for_the_criteria_window(tmp_path):
+    from connector_ga.azure_ingest import window
+    from connector_ga.config import AzureSection
+    from connector_ga.policy import load_policy
+
+    azure = AzureSection(workspace=WORKSPACE, table="AppRequests")
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    start, end, resumed = window(tmp_path / "none.duckdb", azure, None, None, load_policy(), now)
+    # 8 trend weeks (56 days) + the MAC lookback (30 - 1 = 29) + back to a Monday (6) = 91
+    # days: 12-03 → 11-03 (30) → 10-03 (61) → 09-03 (91).
+    assert (start, end, resumed) == (dt.datetime(2026, 9, 3, 12, tzinfo=dt.UTC), now, False)
+
+
+def test_bad_since_is_one_line(tmp_path):
+    config = ga_toml(tmp_path, "https://127.0.0.1:1/v1")
+    result = ingest_azure(tmp_path / "s.duckdb", config, "--since", "yesterday", ok=False)
+    assert result.exit_code == 2
+    assert "--since 'yesterday': expected a date such as 2026-09-01" in result.output
+    result = ingest_azure(
+        tmp_path / "s.duckdb", config, "--since", "2026-11-02", "--until", "2026-11-01", ok=False
+    )
+    assert result.exit_code == 2 and "is not before --until" in result.output
