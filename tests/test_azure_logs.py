@@ -187,6 +187,52 @@ def test_plain_check_imports_no_azure_module(tmp_path):
     assert out.stdout.strip() == "[]"
 
 
+APP_COLUMNS = [
+    ("TimeGenerated", "datetime"),
+    ("Id", "string"),
+    ("ResultCode", "string"),
+    ("Name", "string"),
+    ("UserId", "string"),
+    ("DurationMs", "real"),
+    ("ItemCount", "int"),
+    ("Properties", "dynamic"),
+]
+RESOURCE = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Insights/components/ai"
+
+
+def test_app_requests_of_a_resource_through_the_appinsights_adapter(logs, tmp_path):
+    """AppRequests asked by resource id; ItemCount (sampling) is the weight."""
+
+    def request(time, rid, code, count, connection):
+        return {
+            "TimeGenerated": time,
+            "Id": rid,
+            "ResultCode": code,
+            "Name": "GET /tasks",
+            "UserId": "raw-user-2",
+            "DurationMs": 12.5,
+            "ItemCount": count,
+            "Properties": json.dumps({"connectionId": connection}),
+        }
+
+    rows = [
+        request("2026-11-10T08:00:00Z", "w01", "200", 1, "k-1"),
+        request("2026-11-10T09:00:00Z", "w02", "500", 2, "k-1"),  # connector (unattributed)
+        request("2026-11-11T08:00:00Z", "w03", "200", 3, "k-2"),
+    ]
+    logs.add_rows("AppRequests", APP_COLUMNS, rows)
+    config = ga_toml(
+        tmp_path, logs.url, workspace=None, resource=RESOURCE, table="AppRequests", where=None
+    )
+    store = tmp_path / "azure.duckdb"
+    ingest_azure(store, config, "--since", "2026-11-10", "--until", "2026-11-12")
+    m = metrics(store, config)
+    assert m["requests"] == 6  # weights 1 + 2 + 3
+    assert m["faults"]["connector"] == 2  # w02, weight 2
+    assert m["availability"] == pytest.approx(2 / 3)  # 1 - 2/6
+    assert m["connections"] == 2  # k-1, k-2
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
@@ -380,6 +426,14 @@ def test_a_second_ingest_resumes_less_the_overlap_and_counts_each_request_once(l
     # In it: c08 (already stored), c11, c09, c12 (c10 filtered out): 3 stored, 1 known.
     assert "stored 3 requests" in second.output
     assert "1 already stored (request_id)" in second.output
+    info = json.loads(cli("store", "info", "--store", store, "--json").stdout)
+    assert info["sources"] == [
+        {
+            "source": f"azure:workspace={WORKSPACE};table=ApiManagementGatewayLogs;"
+            "where=ApiId == 'contoso-tasks'",
+            "covered_until": "2026-11-04T00:00:00Z",
+        }
+    ]
     m = metrics(store, config)
     assert m["requests"] == 11  # 8 + 3, c08 once
     assert m["eligible"] == 10  # 11 - 1 throttled

@@ -267,6 +267,12 @@ class Store:
         """Connectors, time range, rows and rejects, and each ingested file."""
         s = self.table("spans").order_by("connector").execute()
         files = self.table("files").order_by("ingested_at").execute()
+        sources = []
+        if "sources" in engine.tables_of(self.con, ALIAS):
+            sources = self.con.raw_sql(
+                f"SELECT source, strftime(covered_until AT TIME ZONE 'UTC', "
+                f"'%Y-%m-%dT%H:%M:%SZ') FROM {ALIAS}.sources ORDER BY source"
+            ).fetchall()
         return {
             "store": str(self.path),
             "schema_version": SCHEMA_VERSION,
@@ -297,6 +303,8 @@ class Store:
                 }
                 for row in files.itertuples()
             ],
+            # Remote sources (`ingest --from azure`): where the next ingest resumes.
+            "sources": [{"source": name, "covered_until": until} for name, until in sources],
         }
 
     def segment_files(self, first: dt.date | None = None, last: dt.date | None = None):

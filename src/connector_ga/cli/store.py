@@ -246,6 +246,8 @@ def store_info(
             f"{f['rejected']:,}",
         )
     console.print(files)
+    for source in info["sources"]:
+        console.print(f"{source['source']}: complete up to {source['covered_until']}")
 
 
 @store_app.command("prune")
