@@ -474,3 +474,41 @@ def test_bad_since_is_one_line(tmp_path):
         tmp_path / "s.duckdb", config, "--since", "2026-11-02", "--until", "2026-11-01", ok=False
     )
     assert result.exit_code == 2 and "is not before --until" in result.output
+
+
+# ---- check --from azure ---------------------------------------------------------------------
+
+
+def test_check_from_azure_asks_only_the_criteria_window_and_stores_nothing(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url)
+    result = cli("check", "--from", "azure", "-c", config, "--as-of", "2026-11-03", "--json", "-")
+    assert result.exit_code in (0, 1), result.output
+    m = json.loads(result.stdout)["metrics"]
+    assert m["requests"] == 9 and m["faults"] == FAULTS
+    assert m["availability"] == pytest.approx(0.75)  # 1 - 2/8
+    spans = _spans(logs.asked)
+    # Ending with the evaluation day (11-04 00:00), 91 days back: 11-04 → 10-04 (31 days)
+    # → 09-04 (30) → 08-05 (30), one day a slice.
+    assert spans[0][0] == dt.datetime(2026, 8, 5, tzinfo=dt.UTC)
+    assert spans[-1][1] == dt.datetime(2026, 11, 4, tzinfo=dt.UTC)
+    assert len(spans) == 91
+    assert not (tmp_path / ".connector-ga").exists()  # nothing stored, nothing written here
+
+
+def test_check_from_azure_with_no_rows_is_one_line(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url, where="ApiId == 'nobody'")
+    result = cli("check", "--from", "azure", "-c", config, "--as-of", "2026-11-03")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no rows from 2026-08-05T00:00:00Z" in lines[0], result.output
+
+
+def test_a_credential_that_gets_no_token_is_one_line(logs, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no az anywhere: no token
+    config = ga_toml(tmp_path, logs.url)
+    result = ingest_azure(tmp_path / "s.duckdb", config, *WINDOW, ok=False)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "credential 'cli' got no token" in lines[0], result.output
+    assert logs.asked == []  # nothing was asked without a token
+    assert not (tmp_path / "s.duckdb").exists()

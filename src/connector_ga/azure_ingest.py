@@ -133,3 +133,47 @@ def ingest_from_azure(
         fetched.retries,
         resumed,
     )
+
+
+def fetch_for_check(
+    azure: AzureSection,
+    folder: Path,
+    *,
+    as_of: dt.date | None = None,
+    policy: Policy | str | Path | None = None,
+    credential=None,
+    retry=None,
+    progress: Callable[[dt.timedelta, dt.timedelta, int], None] | None = None,
+    now: dt.datetime | None = None,
+) -> Path:
+    """`check --from azure`: the rows of the window the criteria and the forecast need,
+    ending with the evaluation day (or now), written whole into `folder` for a check in
+    place; nothing is stored."""
+    from .sources import azure_monitor
+
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    if as_of is not None:
+        end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC)
+    else:
+        end = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    start = end - first_window(policy)
+    total = end - start
+    stamp = "%Y%m%dT%H%M%SZ"
+    answer = folder / f"azure-{azure.table}-{start:{stamp}}-{end:{stamp}}.jsonl"
+    fetched = azure_monitor.fetch(
+        azure,
+        start,
+        end,
+        answer,
+        credential=credential,
+        retry=retry,
+        progress=(lambda covered, rows: progress(covered, total, rows)) if progress else None,
+    )
+    if not fetched.rows:
+        raise InputError(
+            f"azure: {azure_monitor._where(azure)}, table {azure.table}: no rows from "
+            f"{azure_monitor._rfc3339(start)} to {azure_monitor._rfc3339(end)}; "
+            "nothing to judge (check telemetry.azure.where and the table)"
+        )
+    return answer

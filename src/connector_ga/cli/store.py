@@ -247,7 +247,9 @@ def store_info(
         )
     console.print(files)
     for source in info["sources"]:
-        console.print(f"{source['source']}: complete up to {source['covered_until']}")
+        # Spaces between the parts: a narrow terminal wraps between them, not inside a name.
+        where = source["source"].replace(";", "; ")
+        console.print(f"{where}: complete up to {source['covered_until']}")
 
 
 @store_app.command("prune")

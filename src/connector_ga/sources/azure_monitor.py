@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -175,13 +176,13 @@ class _Querier:
                 return self.client.query_resource(
                     self.azure.resource, self.text, timespan=(start, end)
                 )
-            except ClientAuthenticationError as exc:
-                raise InputError(
-                    f"{where}: credential {self.azure.credential!r} refused: "
-                    f"{_first_line(exc.message)}; nothing was ingested"
-                ) from None
-            except HttpResponseError as exc:
+            except (ClientAuthenticationError, HttpResponseError) as exc:
                 status = exc.status_code
+                if exc.response is None or status is None:  # never sent: no token
+                    raise InputError(
+                        f"{where}: credential {self.azure.credential!r} got no token: "
+                        f"{_first_line(exc.message)}; nothing was ingested"
+                    ) from None
                 if status not in RETRIED_STATUS:
                     raise InputError(
                         f"{where}: the Logs API answered {status}: {_first_line(exc.message)}; "
@@ -214,6 +215,10 @@ def fetch(
     service cut is split until whole. Raises InputError (and leaves `out` to the caller to
     remove) when a slice cannot be had. `progress` hears the time covered and rows so far."""
     from azure.monitor.query import LogsQueryClient, LogsQueryStatus
+
+    # The SDK's own warnings (a credential that failed, …) would print beside our one line;
+    # what they say is in that line.
+    logging.getLogger("azure").addHandler(logging.NullHandler())
 
     if credential is None:
         credential = credential_for(azure.credential, azure.cloud)
