@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,7 @@ def logs(certificate, tmp_path, monkeypatch):
     state.add_rows("ApiManagementGatewayLogs", COLUMNS, [dict(r) for r in ROWS])
     server = serve(state, *certificate)
     bin_dir = az_on_path(tmp_path / "bin")
-    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
@@ -291,6 +292,35 @@ def test_a_cut_answer_is_split_until_every_slice_is_whole(logs, tmp_path):
     m = metrics(store, config)
     assert m["requests"] == 9 and m["faults"] == FAULTS
     assert m["availability"] == pytest.approx(0.75)  # 1 - 2/8
+
+
+def test_an_answer_as_long_as_the_row_limit_is_taken_as_cut_and_written_as_exported(logs, tmp_path):
+    """The service says nothing, but 3 rows with a limit of 3 may be a cut: split anyway.
+    What is written is the rows with the column names of a Log Analytics export."""
+    from azure.identity import AzureCliCredential
+
+    from connector_ga.config import load_config
+    from connector_ga.sources.azure_monitor import fetch
+
+    cfg = load_config(ga_toml(tmp_path, logs.url))
+    out = tmp_path / "answer.jsonl"
+    fetched = fetch(
+        cfg.telemetry.azure,
+        dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        out,
+        credential=AzureCliCredential(),
+        row_limit=3,
+    )
+    assert fetched.splits >= 1 and fetched.rows == 3  # c01, c02, c03 of 11-01
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["CorrelationId"] for r in written) == ["c01", "c02", "c03"]
+    assert set(written[0]) == {name for name, _ in COLUMNS}
+    assert {r["TimeGenerated"] for r in written} == {
+        "2026-11-01T09:00:00Z",
+        "2026-11-01T10:00:00Z",
+        "2026-11-01T11:00:00Z",
+    }
 
 
 def test_progress_hears_time_covered_and_rows(logs, tmp_path):
