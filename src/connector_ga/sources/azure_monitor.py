@@ -227,16 +227,14 @@ def fetch(
     client = LogsQueryClient(credential, endpoint=endpoint, audience=audience, retry_total=0)
     fetched = Fetched()
     querier = _Querier(client, azure, retry or Retry(), fetched)
-    pending: list[tuple[dt.datetime, dt.datetime]] = []
+    # Slices follow each other from `start`; a cut slice is asked again at half its
+    # length, and later slices keep the length that worked (a busy service is busy for a
+    # while), doubling back towards `slice_length` while answers stay well under the limit.
+    length = slice_length
     cursor = start
-    while cursor < end:  # oldest first; popped from the end of the list
-        pending.append((cursor, min(cursor + slice_length, end)))
-        cursor = pending[-1][1]
-    pending.reverse()
-    covered = dt.timedelta(0)
     with client, open(out, "w", encoding="utf-8") as handle:
-        while pending:
-            a, b = pending.pop()
+        while cursor < end:
+            a, b = cursor, min(cursor + length, end)
             answer = querier.ask(a, b)
             fetched.slices += 1
             partial = answer.status == LogsQueryStatus.PARTIAL
@@ -253,11 +251,8 @@ def fetch(
                         f"{SMALLEST_SLICE.total_seconds():.0f} s of time ({reason}); "
                         "narrow telemetry.azure.where; nothing was ingested"
                     )
-                middle = a + (b - a) / 2
-                middle = middle.replace(microsecond=0) if middle.microsecond else middle
-                if not a < middle < b:
-                    middle = a + SMALLEST_SLICE
-                pending += [(middle, b), (a, middle)]
+                half = dt.timedelta(seconds=(b - a).total_seconds() // 2)
+                length = max(half, SMALLEST_SLICE)
                 fetched.splits += 1
                 continue
             for table in tables or []:
@@ -267,7 +262,9 @@ def fetch(
                     record = {c: _json_value(v) for c, v in zip(table.columns, row, strict=True)}
                     handle.write(json.dumps(record, default=str) + "\n")
             fetched.rows += rows
-            covered += b - a
+            cursor = b
+            if rows < row_limit // 4:
+                length = min(length * 2, slice_length)
             if progress:
-                progress(covered, fetched.rows)
+                progress(cursor - start, fetched.rows)
     return fetched
