@@ -579,3 +579,15 @@ def test_a_credential_that_gets_no_token_is_one_line(logs, tmp_path, monkeypatch
     assert len(lines) == 1 and "credential 'cli' got no token" in lines[0], result.output
     assert logs.asked == []  # nothing was asked without a token
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_a_table_the_workspace_does_not_have_is_one_line(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url, table="requests", where=None)
+    store = tmp_path / "s.duckdb"
+    result = ingest_azure(store, config, *WINDOW, ok=False)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "table requests" in lines[0] and "answered 400" in lines[0]
+    assert "Failed to resolve table 'requests'" in lines[0]
+    assert not store.exists()
