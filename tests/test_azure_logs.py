@@ -541,6 +541,8 @@ def test_bad_since_is_one_line(tmp_path):
         tmp_path / "s.duckdb", config, "--since", "2026-11-02", "--until", "2026-11-01", ok=False
     )
     assert result.exit_code == 2 and "is not before --until" in result.output
+    result = ingest_azure(tmp_path / "s.duckdb", config, "--until", "0001-01-02", ok=False)
+    assert result.exit_code == 2 and "--until 0001-01-02: expected a time between" in result.output
 
 
 # ---- check --from azure ---------------------------------------------------------------------

@@ -58,9 +58,14 @@ def window(
         else:
             start = end - first_window(policy)
     if start >= end:
+        begins = (
+            f"the resume point less the overlap, {start:%Y-%m-%dT%H:%M:%SZ},"
+            if resumed
+            else f"--since {start:%Y-%m-%dT%H:%M:%SZ}"
+        )
         raise InputError(
-            f"--since {start:%Y-%m-%dT%H:%M:%SZ} is not before --until {end:%Y-%m-%dT%H:%M:%SZ}: "
-            "expected a window that ends after it starts"
+            f"{begins} is not before --until {end:%Y-%m-%dT%H:%M:%SZ}: "
+            "expected a window that ends after it starts (a backfill names --since)"
         )
     return start, end, resumed
 

@@ -13,6 +13,8 @@ from ..errors import InputError
 from ..locations import DEFAULT_STORE
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     PolicyOpt,
     RejectOpt,
     Terminal,
@@ -136,6 +138,10 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        raise InputError(
+            f"{option} {value}: expected a time between {EARLIEST_DATE} and {LATEST_DATE}"
+        )
     return moment.astimezone(dt.UTC)
 
 
