@@ -82,7 +82,7 @@ def check(
         str | None,
         typer.Option(
             "--from",
-            help="azure: judge the rows Azure Monitor Logs holds (ga.toml [telemetry.azure]), "
+            help="azure: judge the rows Azure Monitor Logs holds (ga.toml telemetry.azure), "
             "in place: only the days the criteria need, nothing stored.",
         ),
     ] = None,

@@ -53,9 +53,7 @@ def ingest(
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
     source: Annotated[
         str | None,
-        typer.Option(
-            "--from", help="azure: ask Azure Monitor Logs, as ga.toml [telemetry.azure] says."
-        ),
+        typer.Option("--from", help="azure: ask Azure Monitor Logs (ga.toml telemetry.azure)."),
     ] = None,
     since: Annotated[
         str | None,
