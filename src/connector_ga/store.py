@@ -27,6 +27,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from .metrics.series import spans
 from .policy import Policy, load_policy
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
+from .sources.azure_blob import is_blob_url
 from .sources.files import discover, display_name
 from .waiting import StillHeld, exclusive_lock, lock_holder, retry_while_held
 
@@ -79,6 +81,10 @@ SEGMENT_COLUMNS = {
 # of the last complete slice stored: where the next ingest from it resumes.
 SOURCES_DDL = """CREATE TABLE IF NOT EXISTS store.sources (
     source VARCHAR PRIMARY KEY, covered_until TIMESTAMPTZ, updated_at TIMESTAMPTZ)"""
+# The blobs ingested from storage (ACCOUNT/CONTAINER/NAME), by the ETag read: a blob listed
+# with the same ETag again is not downloaded again.
+BLOBS_DDL = """CREATE TABLE IF NOT EXISTS store.blobs (
+    blob VARCHAR PRIMARY KEY, etag VARCHAR, hash VARCHAR, updated_at TIMESTAMPTZ)"""
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -116,6 +122,7 @@ class FileReport:
     rejected: int = 0
     duplicates: int = 0
     skipped: bool = False  # same content already ingested
+    unchanged_blob: bool = False  # a blob listed with the ETag already ingested: not downloaded
 
 
 @dataclass
@@ -531,6 +538,7 @@ def ingest(
     policy: Policy | str | Path | None = None,
     found: Sequence[tuple[str, str]] | None = None,
     source_state: tuple[str, dt.datetime] | None = None,
+    identity: str = "default",
 ) -> IngestReport:
     """Ingest telemetry files into the store; a file whose content is already stored is
     skipped, a request_id already stored is not stored again. Readers keep reading the last
@@ -544,31 +552,86 @@ def ingest(
     `found` gives the files as (path, name shown and stored) instead of `patterns`;
     `source_state` (source key, end of the last complete slice) is recorded in the same
     publish, so a remote source's resume point moves only with the rows it covers.
+
+    A pattern may be a blob URL (az://, abfs[s]://): its blobs are downloaded, except those
+    listed with the ETag an earlier ingest read (`identity`: the azure-identity credential
+    when the environment gives no storage key, SAS or connection string).
     """
     store_path = Path(store_path)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
+    scratch = None
+    blobs = _Blobs()
     if found is None:
-        found = discover(patterns, base_dir)
-    if found_files:
-        found_files(len(found))
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(lock_path(store_path)):
-        created = not store_path.exists()
-        try:
-            return _ingest_locked(
-                store_path, found, fmt, fields, default_connector, progress, limit, source_state
-            )
-        except BaseException:
-            if created:  # refused or failed before its first publish: no store left behind
-                _remove_if_unused(store_path)
-            raise
+        urls = [p for p in patterns if is_blob_url(p)]
+        local = [p for p in patterns if not is_blob_url(p)]
+        found = discover(local, base_dir) if local or not urls else []
+        if urls:
+            from .sources import azure_blob
+
+            blobs.known = known_blobs(store_path)
+            scratch = tempfile.TemporaryDirectory(prefix="connector-ga-blobs-")
+            try:
+                etags = {key: etag for key, (etag, _) in blobs.known.items()}
+                fetched = azure_blob.fetch(urls, Path(scratch.name), etags, identity)
+            except BaseException:
+                scratch.cleanup()
+                raise
+            found = [*found, *fetched.found]
+            blobs.state, blobs.unchanged = fetched.state, fetched.unchanged
+    try:
+        if found_files:
+            found_files(len(found) + len(blobs.unchanged))
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(lock_path(store_path)):
+            created = not store_path.exists()
+            try:
+                return _ingest_locked(
+                    store_path,
+                    found,
+                    fmt,
+                    fields,
+                    default_connector,
+                    progress,
+                    limit,
+                    source_state,
+                    blobs,
+                )
+            except BaseException:
+                if created:  # refused or failed before its first publish: no store left behind
+                    _remove_if_unused(store_path)
+                raise
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+@dataclass
+class _Blobs:
+    """An ingest's blobs: those known (key -> ETag, hash), those downloaded (local path ->
+    key, ETag) and those left alone (same ETag)."""
+
+    known: dict[str, tuple[str, str]] = field(default_factory=dict)
+    state: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unchanged: list = field(default_factory=list)
+
+
+def known_blobs(store_path: Path) -> dict[str, tuple[str, str]]:
+    """The blobs ingested so far: key -> (ETag, content hash)."""
+    if not store_path.exists():
+        return {}
+    with Store.open(store_path) as store:
+        if "blobs" not in engine.tables_of(store.con, ALIAS):
+            return {}
+        rows = store.con.raw_sql(f"SELECT blob, etag, hash FROM {ALIAS}.blobs").fetchall()
+    return {blob: (etag, digest) for blob, etag, digest in rows}
 
 
 def _ingest_locked(
-    store_path, found, fmt, fields, default_connector, progress, limit, source_state=None
-):
+    store_path, found, fmt, fields, default_connector, progress, limit, source_state=None,
+    blobs=None,
+):  # fmt: skip
     known = _known(store_path)
     work = engine.connect()
     ingest_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -577,6 +640,14 @@ def _ingest_locked(
         batch = _Batch(work, known, store_path, staging)
         batch.source_state = source_state
         report = IngestReport()
+        blobs = blobs or _Blobs()
+        for blob in blobs.unchanged:
+            entry = FileReport(
+                path=blob.shown, hash=blobs.known[blob.key][1], skipped=True, unchanged_blob=True
+            )
+            report.files.append(entry)
+            if progress:
+                progress(entry)
         for path, shown in found:
             digest = file_hash(path)
             entry = FileReport(path=shown, hash=digest)
@@ -585,10 +656,12 @@ def _ingest_locked(
             else:
                 batch.add(path, shown, digest, fmt, fields, default_connector, entry)
                 known.hashes.add(digest)
+            if path in blobs.state:
+                batch.blobs.append((*blobs.state[path], digest))
             report.files.append(entry)
             if progress:
                 progress(entry)
-        if batch.files or source_state:
+        if batch.files or source_state or batch.blobs:
             _refuse_above_limit(report, batch.rejects, limit)
             batch.publish(ingest_id)
         return report
@@ -678,6 +751,7 @@ class _Batch:
         self.rejects: list[dict] = []
         self.parts = 0
         self.source_state: tuple[str, dt.datetime] | None = None
+        self.blobs: list[tuple[str, str, str]] = []  # (blob key, ETag, content hash)
         # Written in any order, a thread each: the segments need no row order.
         con.raw_sql("SET preserve_insertion_order = false")
 
@@ -834,6 +908,8 @@ class _Batch:
             _insert(con, "rejects", self.rejects, REJECT_SCHEMA)
             if self.source_state:
                 _record_source(con, *self.source_state)
+            if self.blobs:
+                _record_blobs(con, self.blobs)
             _bump_version(con)
             engine.commit(con)
         except BaseException:
@@ -882,6 +958,19 @@ def _record_source(con: BaseBackend, source: str, covered_until: dt.datetime) ->
         f"{_quoted(covered_until.isoformat())}::TIMESTAMPTZ, {_quoted(now)}::TIMESTAMPTZ) "
         "ON CONFLICT (source) DO UPDATE SET covered_until = "
         "greatest(covered_until, excluded.covered_until), updated_at = excluded.updated_at"
+    )
+
+
+def _record_blobs(con: BaseBackend, blobs: list[tuple[str, str, str]]) -> None:
+    con.raw_sql(BLOBS_DDL)  # a store made before blob sources lacks the table
+    now = _quoted(dt.datetime.now(dt.UTC).isoformat())
+    values = ", ".join(
+        f"({_quoted(key)}, {_quoted(etag)}, {_quoted(digest)}, {now}::TIMESTAMPTZ)"
+        for key, etag, digest in blobs
+    )
+    con.raw_sql(
+        f"INSERT INTO {ALIAS}.blobs VALUES {values} ON CONFLICT (blob) DO UPDATE SET "
+        "etag = excluded.etag, hash = excluded.hash, updated_at = excluded.updated_at"
     )
 
 
@@ -1393,6 +1482,8 @@ def _publish_forget(
         by_hash[digest].rejects = int(n)
     con.raw_sql(f"DELETE FROM {ALIAS}.rejects WHERE file_hash IN ({listed})")
     con.raw_sql(f"DELETE FROM {ALIAS}.files WHERE hash IN ({listed})")
+    if "blobs" in engine.tables_of(con, ALIAS):  # a forgotten blob is downloaded again
+        con.raw_sql(f"DELETE FROM {ALIAS}.blobs WHERE hash IN ({listed})")
     _respan(con, folder)
     _bump_version(con)
 

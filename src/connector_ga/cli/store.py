@@ -39,7 +39,11 @@ StoreFileOpt = Annotated[Path, typer.Option("--store", help="The store file.")]
 @waits_for_store
 def ingest(
     files: Annotated[
-        list[str] | None, typer.Argument(help="Telemetry files, globs or folders.")
+        list[str] | None,
+        typer.Argument(
+            help="Telemetry files, globs or folders; az://CONTAINER/PREFIX or "
+            "abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX for blobs."
+        ),
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights, otlp.")
@@ -106,10 +110,13 @@ def ingest(
             found_files=lambda total: bar.update(task, total=total),
             max_reject_rate=max_reject_rate,
             policy=policy,
+            identity=cfg.telemetry.azure.credential if cfg and cfg.telemetry.azure else "default",
         )
     elapsed = time.perf_counter() - started
     for entry in report.files:
-        if entry.skipped:
+        if entry.unchanged_blob:
+            err.print(f"{entry.path}: already ingested (same ETag), not downloaded")
+        elif entry.skipped:
             err.print(f"{entry.path}: already ingested (same content), nothing changed")
         else:
             err.print(
