@@ -83,6 +83,8 @@ class LogsStandIn:
     asked: list[str] = field(default_factory=list)  # each timespan asked, answered or not
     answered: list[str] = field(default_factory=list)  # each timespan answered whole
     url: str = ""
+    workspaces: set[str] | None = None  # the workspaces that exist (None: any)
+    forbidden: bool = False  # the identity has no read access
 
     def add_rows(self, table: str, columns: list[tuple[str, str]], rows: list[dict]) -> None:
         known = self.tables.setdefault(table, (columns, []))
@@ -102,6 +104,13 @@ class LogsStandIn:
             )
         if not re.fullmatch(r"/v1/(workspaces/[^/]+|/?subscriptions/.+)/query", path):
             return 404, {}, {"error": {"code": "PathNotFoundError", "message": path}}
+        workspace = re.fullmatch(r"/v1/workspaces/([^/]+)/query", path)
+        if workspace and self.workspaces is not None and workspace[1] not in self.workspaces:
+            message = f"The workspace {workspace[1]} could not be found"
+            return 404, {}, {"error": {"code": "WorkspaceNotFoundError", "message": message}}
+        if self.forbidden:
+            message = "The provided credentials have insufficient access to perform the request"
+            return 403, {}, {"error": {"code": "InsufficientAccessError", "message": message}}
         timespan = body.get("timespan") or ""
         self.asked.append(timespan)
         if self.faults:

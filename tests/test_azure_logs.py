@@ -593,3 +593,66 @@ def test_a_table_the_workspace_does_not_have_is_one_line(logs, tmp_path):
     assert "table requests" in lines[0] and "answered 400" in lines[0]
     assert "Failed to resolve table 'requests'" in lines[0]
     assert not store.exists()
+
+
+# ---- part 5: faults name the workspace or endpoint, one line, the store unchanged ----------
+
+
+def test_an_unknown_workspace_is_one_line_naming_it(logs, tmp_path):
+    logs.workspaces = {"7a0c9b1e-0000-4000-8000-00000000ffff"}  # not ours
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "s.duckdb"
+    result = ingest_azure(store, config, *WINDOW, ok=False)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert WORKSPACE in lines[0] and "answered 404: (WorkspaceNotFoundError)" in lines[0]
+    assert "no such workspace or resource" in lines[0]
+    assert not store.exists()
+
+
+def test_an_identity_without_read_access_is_one_line(logs, tmp_path):
+    config = ga_toml(tmp_path, logs.url)
+    store = tmp_path / "s.duckdb"
+    ingest_azure(store, config, *WINDOW)  # a store with rows: a refusal must leave them
+    before = store_state(store)
+    logs.forbidden = True
+    result = ingest_azure(store, config, "--since", "2026-11-04", "--until", "2026-11-05", ok=False)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "answered 403: (InsufficientAccessError)" in lines[0]
+    assert "Log Analytics Reader" in lines[0]
+    assert WORKSPACE in lines[0]
+    assert store_state(store) == before
+    assert "stand-in-token" not in result.output
+
+
+def test_an_unreachable_endpoint_is_one_line_naming_it(logs, tmp_path):
+    import socket
+
+    from connector_ga.azure_ingest import ingest_from_azure
+    from connector_ga.config import load_config
+    from connector_ga.errors import InputError
+    from connector_ga.sources.azure_monitor import Retry
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{probe.getsockname()[1]}"
+    config = load_config(ga_toml(tmp_path, closed))
+    slept: list[float] = []
+    store = tmp_path / "s.duckdb"
+    with pytest.raises(InputError) as caught:
+        ingest_from_azure(
+            store,
+            config.telemetry.azure,
+            since=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+            until=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+            retry=Retry(attempts=3, sleep=slept.append),
+        )
+    line = str(caught.value)
+    assert "\n" not in line
+    assert f"not had after 3 tries (last: cannot reach {closed}" in line
+    assert WORKSPACE in line
+    assert slept == [1.0, 2.0]  # backoff 1 × 2^attempt between the three tries
+    assert not store.exists()

@@ -48,6 +48,11 @@ SMALLEST_SLICE = dt.timedelta(seconds=1)
 # ids make what it already stored count once.
 OVERLAP = dt.timedelta(hours=1)
 RETRIED_STATUS = {408, 429, 500, 502, 503, 504}
+# What a refusal most often means, said after the service's own words.
+REFUSED_HINTS = {
+    403: " (the identity needs Log Analytics Reader on the workspace, or Reader on the resource)",
+    404: " (no such workspace or resource in this cloud, or the identity cannot see it)",
+}
 
 
 @dataclass
@@ -185,14 +190,17 @@ class _Querier:
                     ) from None
                 if status not in RETRIED_STATUS:
                     raise InputError(
-                        f"{where}: the Logs API answered {status}: {_first_line(exc.message)}; "
-                        "nothing was ingested"
+                        f"{where}: the Logs API answered {status}: {_first_line(exc.message)}"
+                        f"{REFUSED_HINTS.get(status, '')}; nothing was ingested"
                     ) from None
                 last = f"HTTP {status}"
-                self.retry.sleep(self.retry.wait(attempt, _retry_after(exc.response)))
+                if attempt + 1 < self.retry.attempts:  # no wait after the last try
+                    self.retry.sleep(self.retry.wait(attempt, _retry_after(exc.response)))
             except (ServiceRequestError, ServiceResponseError) as exc:
-                last = _first_line(str(exc)) or type(exc).__name__
-                self.retry.sleep(self.retry.wait(attempt, None))
+                reason = _first_line(str(exc)) or type(exc).__name__
+                last = f"cannot reach {endpoint_of(self.azure)[0]}: {reason}"
+                if attempt + 1 < self.retry.attempts:
+                    self.retry.sleep(self.retry.wait(attempt, None))
         raise InputError(
             f"{where}: not had after {self.retry.attempts} tries (last: {last}); "
             "nothing was ingested, the store is unchanged"
