@@ -250,6 +250,19 @@ def test_the_action_passes_from_azure_to_the_check(workspace, tmp_path):
     assert ran["outputs"]["verdict"] == ""
 
 
+def test_the_readme_scheduled_workflow_uses_only_the_action_s_inputs():
+    """The README's scheduled job (azure/login with OIDC, then the action with from: azure)
+    is YAML whose action inputs all exist in action.yml."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "azure/login" in b)
+    workflow = yaml.safe_load(block)
+    steps = workflow["jobs"]["check"]["steps"]
+    assert workflow["jobs"]["check"]["permissions"]["id-token"] == "write"  # OIDC
+    ours = next(s for s in steps if s.get("uses", "").startswith("<owner>/connector-ga"))
+    assert ours["with"]["from"] == "azure"
+    assert set(ours["with"]) <= set(ACTION["inputs"])
+
+
 def _without_origin_main(repository: Path, tmp: Path) -> Path:
     """A clone of the repository whose origin/main is not fetched (a shallow CI checkout)."""
     clone = tmp / "clone"
