@@ -151,7 +151,7 @@ def service_client(location: Location, identity: str = "default"):
     return BlobServiceClient(endpoint, credential=credential, **options)
 
 
-def _fault(location: Location, account: str, exc: BaseException) -> InputError:
+def _fault(location: Location, client, exc: BaseException) -> InputError:
     """One line naming the account, the container and what went wrong; no secret."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
@@ -160,13 +160,18 @@ def _fault(location: Location, account: str, exc: BaseException) -> InputError:
         ServiceRequestError,
     )
 
-    where = f"{location.url}: storage account {account}, container {location.container}"
+    where = f"{location.url}: storage account {client.account_name}, container {location.container}"
     if isinstance(exc, ServiceRequestError):
-        return InputError(f"{where}: cannot reach the storage endpoint ({_redacted(_first(exc))})")
+        endpoint = client.url.split("?", 1)[0].rstrip("/")  # a SAS rides in the query: not shown
+        return InputError(f"{where}: cannot reach {endpoint} ({_redacted(_first(exc))})")
     code = getattr(exc, "error_code", None) or ""
     status = getattr(exc, "status_code", None)
     if isinstance(exc, ResourceNotFoundError) or status == 404:
-        what = "the container does not exist" if "Container" in code or not code else code
+        what = (
+            "a blob went away while it was read (deleted or its hour rewritten): ingest again"
+            if "Blob" in code
+            else "the container does not exist"
+        )
         return InputError(f"{where}: {what} (404 {code or 'NotFound'})".replace(" ()", ""))
     if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
         return InputError(
@@ -204,7 +209,7 @@ def list_blobs(location: Location, client) -> list[Blob]:
             if PurePosixPath(b.name).suffix.lower() in CONTAINERS
         ]
     except AzureError as exc:
-        raise _fault(location, account, exc) from None
+        raise _fault(location, client, exc) from None
     if not blobs:
         raise InputError(
             f"{location.url}: storage account {account}, container {location.container}: "
@@ -241,7 +246,7 @@ def fetch(
                     stream = container.download_blob(blob.name)
                     stream.readinto(handle)
             except AzureError as exc:
-                raise _fault(location, client.account_name, exc) from None
+                raise _fault(location, client, exc) from None
             # The ETag of what was read: an append blob may have grown since it was listed.
             etag = _etag(stream.properties.etag) or blob.etag
             fetched.found.append((str(local), blob.shown))
