@@ -252,6 +252,37 @@ def test_forget_a_blob_and_it_is_downloaded_again(storage, azurite, tmp_path):
     assert azurite.downloads() - before == 1
 
 
+@pytest.mark.parametrize("kind", ["key", "sas"])
+def test_an_account_with_a_key_or_a_sas_from_the_environment(storage, azurite, monkeypatch, kind):
+    """No connection string: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY, or with a SAS the
+    account key signed (read + list), at AZURE_STORAGE_SERVICE_ENDPOINT (Azurite)."""
+    import datetime as dt
+
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    upload(storage, "08", "09")
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", ACCOUNT)
+    monkeypatch.setenv("AZURE_STORAGE_SERVICE_ENDPOINT", azurite.endpoint)
+    if kind == "key":
+        monkeypatch.setenv("AZURE_STORAGE_KEY", KEY)
+    else:
+        sas = generate_account_sas(
+            ACCOUNT,
+            KEY,
+            ResourceTypes(container=True, object=True),
+            AccountSasPermissions(read=True, list=True),
+            expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        )
+        monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", sas)
+    url = f"az://{CONTAINER}/{PREFIX}"
+    result = cli("check", "-t", url, "--as-of", "2026-11-20", "--json", "-")
+    assert result.exit_code in (0, 1), result.output
+    assert figures(json.loads(result.stdout)) == TWO_HOURS
+    if kind == "sas":
+        assert sas.split("sig=")[1].split("&")[0] not in result.output
+
+
 # ---- part 5: faults, one line each, the store unchanged, no secret shown -------------------
 
 
