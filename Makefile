@@ -12,7 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Azurite, Microsoft's storage emulator, for the blob-storage tests (with the machine's npm).
+# Pinned: 3.33 runs on Node 20; later releases want Node 22 and bring a telemetry client.
+AZURITE := .tools/node_modules/.bin/azurite-blob
+
+$(AZURITE):
+	npm install --prefix .tools --no-audit --no-fund --silent azurite@3.33.0
+
+install: $(STAMP) $(AZURITE)
 
 # Simulate 120 days of a healthy connector (with a backend outage, which must not count
 # against it) and judge it from examples/contoso-tasks/ga.toml.
@@ -42,7 +49,7 @@ $(JAVA):
 		DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends \
 		default-jre-headless)
 
-test: $(STAMP) $(CHROMIUM) $(JAVA)
+test: $(STAMP) $(CHROMIUM) $(JAVA) $(AZURITE)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -240,6 +240,29 @@ def test_the_action_stops_on_bad_input_with_exit_2(workspace, tmp_path):
     assert ran["outputs"]["verdict"] == "" and ran["summary"] == ""
 
 
+def test_the_action_passes_from_azure_to_the_check(workspace, tmp_path):
+    """`from: azure` judges what Azure Monitor Logs holds: the check is asked `--from azure`
+    (here ga.toml has no [telemetry.azure], so its one line says so, exit 2; the Logs
+    query itself is tested in test_azure_logs.py)."""
+    ran = run_action(workspace, tmp_path, config="ga.toml", **{"from": "azure"})
+    assert ran["code"] == 2
+    assert "--from azure needs a [telemetry.azure] section" in ran["log"]
+    assert ran["outputs"]["verdict"] == ""
+
+
+def test_the_readme_scheduled_workflow_uses_only_the_action_s_inputs():
+    """The README's scheduled job (azure/login with OIDC, then the action with from: azure)
+    is YAML whose action inputs all exist in action.yml."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "azure/login" in b)
+    workflow = yaml.safe_load(block)
+    steps = workflow["jobs"]["check"]["steps"]
+    assert workflow["jobs"]["check"]["permissions"]["id-token"] == "write"  # OIDC
+    ours = next(s for s in steps if s.get("uses", "").startswith("<owner>/connector-ga"))
+    assert ours["with"]["from"] == "azure"
+    assert set(ours["with"]) <= set(ACTION["inputs"])
+
+
 def _without_origin_main(repository: Path, tmp: Path) -> Path:
     """A clone of the repository whose origin/main is not fetched (a shallow CI checkout)."""
     clone = tmp / "clone"

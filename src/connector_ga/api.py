@@ -136,8 +136,15 @@ def prepare(
     else:
         con = con or engines.connect(engine=engine)
         fields = config.telemetry.fields if config else None
+        azure = config.telemetry.azure if config else None
         data = read_telemetry(
-            con, patterns, fmt, default_connector=wanted, base_dir=base_dir, fields=fields
+            con,
+            patterns,
+            fmt,
+            default_connector=wanted,
+            base_dir=base_dir,
+            fields=fields,
+            identity=azure.credential if azure else "default",
         )
         source = TelemetrySource(kind="files", paths=[data.name_of(f) for f in data.files])
         try:

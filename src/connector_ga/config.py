@@ -67,10 +67,83 @@ class FieldsSection(_Strict):
     user_id: str | None = None
 
 
+AZURE_TABLES = ("ApiManagementGatewayLogs", "AppRequests", "requests")
+AZURE_CREDENTIALS = ("default", "cli", "environment", "managed-identity", "workload-identity")
+AZURE_CLOUDS = ("public", "us-government", "china")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _one_of(choices: tuple[str, ...]):
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return check
+
+
+class AzureSection(_Strict):
+    """Where Azure Monitor Logs keeps the requests (`ingest --from azure`)."""
+
+    workspace: str | None = None
+    resource: str | None = None
+    table: str = "ApiManagementGatewayLogs"
+    where: str | None = None
+    credential: str = "default"
+    cloud: str = "public"
+    endpoint: str | None = None
+
+    _table = field_validator("table")(_one_of(AZURE_TABLES))
+    _credential = field_validator("credential")(_one_of(AZURE_CREDENTIALS))
+    _cloud = field_validator("cloud")(_one_of(AZURE_CLOUDS))
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_id(cls, value: str | None) -> str | None:
+        if value is not None and not _GUID.match(value.strip()):
+            raise ValueError(
+                "a Log Analytics workspace id (a GUID such as "
+                f"7a0c9b1e-0000-4000-8000-000000000000), got {value!r}"
+            )
+        return value.strip() if value else value
+
+    @field_validator("resource")
+    @classmethod
+    def _resource_id(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            value.lower().startswith("/subscriptions/") and "/providers/" in value.lower()
+        ):
+            raise ValueError(
+                "an Azure resource id such as /subscriptions/…/resourceGroups/…/providers/"
+                f"Microsoft.Insights/components/NAME, got {value!r}"
+            )
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _filter(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("a KQL condition such as \"ApiId == 'contoso-tasks'\", got ''")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https://[^\s/]+(/[^\s]*)?$", value):
+            raise ValueError(f"an https:// address of a Logs query endpoint, got {value!r}")
+        return value
+
+    @property
+    def scope(self) -> str:
+        """What is queried: the workspace id, or the resource id."""
+        return self.workspace or self.resource or ""
+
+
 class TelemetrySection(_Strict):
     paths: list[str] = Field(default_factory=list)
     format: Literal["auto", "csv", "jsonl", "parquet", "apim", "appinsights", "otlp"] = "auto"
     fields: FieldsSection = Field(default_factory=FieldsSection)
+    azure: AzureSection | None = None
 
 
 class BackendSection(_Strict):
@@ -150,6 +223,13 @@ def parse_config(data: dict, source: str = "ga.toml") -> GaConfig:
         config = GaConfig.model_validate(data)
     except ValidationError as exc:
         raise InputError(f"{source}: {_describe_error(exc.errors()[0])}") from None
+    azure = config.telemetry.azure
+    if azure is not None and bool(azure.workspace) == bool(azure.resource):
+        raise InputError(
+            f"{source}: key 'telemetry.azure.workspace': expected either a workspace id or "
+            "a resource id (telemetry.azure.resource), "
+            + ("not both" if azure.workspace else "got neither")
+        )
     exceptions = config.exceptions
     if exceptions.customer_requires_production and not exceptions.customer_reference.strip():
         raise InputError(

@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from .metrics.model import InputQuality, RejectSample
 from .policy import Policy, load_policy
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
+from .sources.azure_blob import is_blob_url
 from .sources.files import discover, display_name
 from .waiting import StillHeld, exclusive_lock, lock_holder, retry_while_held
 
@@ -78,6 +80,14 @@ SEGMENT_COLUMNS = {
 # What each segment file was when published: `store verify` checks the disk against it.
 SEGMENT_FILES_DDL = """CREATE TABLE IF NOT EXISTS store.segment_files (
     path VARCHAR PRIMARY KEY, bytes BIGINT, rows BIGINT, checksum VARCHAR, sources VARCHAR)"""
+# Per remote source (`ingest --from azure`: workspace or resource, table, filter), the end
+# of the last complete slice stored: where the next ingest from it resumes.
+SOURCES_DDL = """CREATE TABLE IF NOT EXISTS store.sources (
+    source VARCHAR PRIMARY KEY, covered_until TIMESTAMPTZ, updated_at TIMESTAMPTZ)"""
+# The blobs ingested from storage (ACCOUNT/CONTAINER/NAME), by the ETag read: a blob listed
+# with the same ETag again is not downloaded again.
+BLOBS_DDL = """CREATE TABLE IF NOT EXISTS store.blobs (
+    blob VARCHAR PRIMARY KEY, etag VARCHAR, hash VARCHAR, updated_at TIMESTAMPTZ)"""
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -97,6 +107,7 @@ DDL = [
         sent_at TIMESTAMPTZ, verdict VARCHAR, evidence_hash VARCHAR, message_path VARCHAR,
         as_of DATE, result_hash VARCHAR, report_path VARCHAR, result_path VARCHAR,
         recipient VARCHAR, subject VARCHAR, message_id VARCHAR, report_hash VARCHAR)""",
+    SOURCES_DDL,
     *(
         f"CREATE TABLE IF NOT EXISTS store.rollup_{name} ("
         + ", ".join(f"{column} {kind}" for column, kind in rollups.SCHEMAS[name].items())
@@ -115,6 +126,7 @@ class FileReport:
     rejected: int = 0
     duplicates: int = 0
     skipped: bool = False  # same content already ingested
+    unchanged_blob: bool = False  # a blob listed with the ETag already ingested: not downloaded
 
 
 @dataclass
@@ -266,6 +278,12 @@ class Store:
         """Connectors, time range, rows and rejects, and each ingested file."""
         s = self.table("spans").order_by("connector").execute()
         files = self.table("files").order_by("ingested_at").execute()
+        sources = []
+        if "sources" in engine.tables_of(self.con, ALIAS):
+            sources = self.con.raw_sql(
+                f"SELECT source, strftime(covered_until AT TIME ZONE 'UTC', "
+                f"'%Y-%m-%dT%H:%M:%SZ') FROM {ALIAS}.sources ORDER BY source"
+            ).fetchall()
         return {
             "store": str(self.path),
             "schema_version": SCHEMA_VERSION,
@@ -296,6 +314,8 @@ class Store:
                 }
                 for row in files.itertuples()
             ],
+            # Remote sources (`ingest --from azure`): where the next ingest resumes.
+            "sources": [{"source": name, "covered_until": until} for name, until in sources],
         }
 
     def segment_files(self, first: dt.date | None = None, last: dt.date | None = None):
@@ -521,6 +541,9 @@ def ingest(
     found_files: Callable[[int], None] | None = None,
     max_reject_rate: float | None = None,
     policy: Policy | str | Path | None = None,
+    found: Sequence[tuple[str, str]] | None = None,
+    source_state: tuple[str, dt.datetime] | None = None,
+    identity: str = "default",
 ) -> IngestReport:
     """Ingest telemetry files into the store; a file whose content is already stored is
     skipped, a request_id already stored is not stored again. Readers keep reading the last
@@ -530,35 +553,106 @@ def ingest(
     (`max_reject_rate`, else the policy's): above it nothing is published and the store is
     as it was. `found_files` hears how many files the patterns matched; `progress`, each
     one done.
+
+    `found` gives the files as (path, name shown and stored) instead of `patterns`;
+    `source_state` (source key, end of the last complete slice) is recorded in the same
+    publish, so a remote source's resume point moves only with the rows it covers.
+
+    A pattern may be a blob URL (az://, abfs[s]://): its blobs are downloaded, except those
+    listed with the ETag an earlier ingest read (`identity`: the azure-identity credential
+    when the environment gives no storage key, SAS or connection string).
     """
     store_path = Path(store_path)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     limit = policy.data_quality.max_reject_rate if max_reject_rate is None else max_reject_rate
-    found = discover(patterns, base_dir)
-    if found_files:
-        found_files(len(found))
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(lock_path(store_path)):
-        created = not store_path.exists()
-        try:
-            return _ingest_locked(
-                store_path, found, fmt, fields, default_connector, progress, limit
-            )
-        except BaseException:
-            if created:  # refused or failed before its first publish: no store left behind
-                _remove_if_unused(store_path)
-            raise
+    scratch = None
+    blobs = _Blobs()
+    if found is None:
+        urls = [p for p in patterns if is_blob_url(p)]
+        local = [p for p in patterns if not is_blob_url(p)]
+        found = discover(local, base_dir) if local or not urls else []
+        if urls:
+            from .sources import azure_blob
+
+            blobs.known = known_blobs(store_path)
+            scratch = tempfile.TemporaryDirectory(prefix="connector-ga-blobs-")
+            try:
+                etags = {key: etag for key, (etag, _) in blobs.known.items()}
+                fetched = azure_blob.fetch(urls, Path(scratch.name), etags, identity)
+            except BaseException:
+                scratch.cleanup()
+                raise
+            found = [*found, *fetched.found]
+            blobs.state, blobs.unchanged = fetched.state, fetched.unchanged
+    try:
+        if found_files:
+            found_files(len(found) + len(blobs.unchanged))
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(lock_path(store_path)):
+            created = not store_path.exists()
+            try:
+                return _ingest_locked(
+                    store_path,
+                    found,
+                    fmt,
+                    fields,
+                    default_connector,
+                    progress,
+                    limit,
+                    source_state,
+                    blobs,
+                )
+            except BaseException:
+                if created:  # refused or failed before its first publish: no store left behind
+                    _remove_if_unused(store_path)
+                raise
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
 
 
-def _ingest_locked(store_path, found, fmt, fields, default_connector, progress, limit):
+@dataclass
+class _Blobs:
+    """An ingest's blobs: those known (key -> ETag, hash), those downloaded (local path ->
+    key, ETag) and those left alone (same ETag)."""
+
+    known: dict[str, tuple[str, str]] = field(default_factory=dict)
+    state: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unchanged: list = field(default_factory=list)
+
+
+def known_blobs(store_path: Path) -> dict[str, tuple[str, str]]:
+    """The blobs ingested so far: key -> (ETag, content hash)."""
+    if not store_path.exists():
+        return {}
+    with Store.open(store_path) as store:
+        if "blobs" not in engine.tables_of(store.con, ALIAS):
+            return {}
+        rows = store.con.raw_sql(f"SELECT blob, etag, hash FROM {ALIAS}.blobs").fetchall()
+    return {blob: (etag, digest) for blob, etag, digest in rows}
+
+
+def _ingest_locked(
+    store_path, found, fmt, fields, default_connector, progress, limit, source_state=None,
+    blobs=None,
+):  # fmt: skip
     known = _known(store_path)
     work = engine.connect()
     ingest_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = segments_dir(store_path) / f"{STAGING}{ingest_id}"
     try:
         batch = _Batch(work, known, store_path, staging)
+        batch.source_state = source_state
         report = IngestReport()
+        blobs = blobs or _Blobs()
+        for blob in blobs.unchanged:
+            entry = FileReport(
+                path=blob.shown, hash=blobs.known[blob.key][1], skipped=True, unchanged_blob=True
+            )
+            report.files.append(entry)
+            if progress:
+                progress(entry)
         for path, shown in found:
             digest = file_hash(path)
             entry = FileReport(path=shown, hash=digest)
@@ -567,10 +661,12 @@ def _ingest_locked(store_path, found, fmt, fields, default_connector, progress, 
             else:
                 batch.add(path, shown, digest, fmt, fields, default_connector, entry)
                 known.hashes.add(digest)
+            if path in blobs.state:
+                batch.blobs.append((*blobs.state[path], digest))
             report.files.append(entry)
             if progress:
                 progress(entry)
-        if batch.files:
+        if batch.files or source_state or batch.blobs:
             _refuse_above_limit(report, batch.rejects, limit)
             batch.legacy = legacy_records(work, segments_dir(store_path), known.unrecorded)
             batch.publish(ingest_id)
@@ -662,6 +758,8 @@ class _Batch:
         self.parts = 0
         self.part_sources: dict[str, list] = {}  # part folder -> [[file hash, absolute path]]
         self.legacy: list[dict] = []  # records of segment files published before they were kept
+        self.source_state: tuple[str, dt.datetime] | None = None
+        self.blobs: list[tuple[str, str, str]] = []  # (blob key, ETag, content hash)
         # Written in any order, a thread each: the segments need no row order.
         con.raw_sql("SET preserve_insertion_order = false")
 
@@ -834,6 +932,10 @@ class _Batch:
             publish_records(con, records)
             _insert(con, "files", self.files, FILE_SCHEMA)
             _insert(con, "rejects", self.rejects, REJECT_SCHEMA)
+            if self.source_state:
+                _record_source(con, *self.source_state)
+            if self.blobs:
+                _record_blobs(con, self.blobs)
             _bump_version(con)
             engine.commit(con)
         except BaseException:
@@ -871,6 +973,47 @@ REJECT_SCHEMA = {
 def _insert(con: BaseBackend, table: str, rows: list[dict], schema: dict) -> None:
     if rows:
         con.insert(table, ibis.memtable(rows, schema=schema), database=ALIAS)
+
+
+def _record_source(con: BaseBackend, source: str, covered_until: dt.datetime) -> None:
+    """A remote source's resume point: never moved back by a backfill of older days."""
+    con.raw_sql(SOURCES_DDL)  # a store made before remote sources lacks the table
+    now = dt.datetime.now(dt.UTC).isoformat()
+    con.raw_sql(
+        f"INSERT INTO {ALIAS}.sources VALUES ({_quoted(source)}, "
+        f"{_quoted(covered_until.isoformat())}::TIMESTAMPTZ, {_quoted(now)}::TIMESTAMPTZ) "
+        "ON CONFLICT (source) DO UPDATE SET covered_until = "
+        "greatest(covered_until, excluded.covered_until), updated_at = excluded.updated_at"
+    )
+
+
+def _record_blobs(con: BaseBackend, blobs: list[tuple[str, str, str]]) -> None:
+    con.raw_sql(BLOBS_DDL)  # a store made before blob sources lacks the table
+    now = _quoted(dt.datetime.now(dt.UTC).isoformat())
+    values = ", ".join(
+        f"({_quoted(key)}, {_quoted(etag)}, {_quoted(digest)}, {now}::TIMESTAMPTZ)"
+        for key, etag, digest in blobs
+    )
+    con.raw_sql(
+        f"INSERT INTO {ALIAS}.blobs VALUES {values} ON CONFLICT (blob) DO UPDATE SET "
+        "etag = excluded.etag, hash = excluded.hash, updated_at = excluded.updated_at"
+    )
+
+
+def source_covered_until(store_path: str | Path, source: str) -> dt.datetime | None:
+    """The end of the last complete slice stored from a remote source, or None."""
+    store_path = Path(store_path)
+    if not store_path.exists():
+        return None
+    with Store.open(store_path) as store:
+        if "sources" not in engine.tables_of(store.con, ALIAS):
+            return None
+        row = store.con.raw_sql(
+            f"SELECT epoch_us(covered_until) FROM {ALIAS}.sources WHERE source = {_quoted(source)}"
+        ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(row[0]))
 
 
 def _bump_version(con: BaseBackend) -> None:
@@ -1374,6 +1517,8 @@ def _publish_forget(
         by_hash[digest].rejects = int(n)
     con.raw_sql(f"DELETE FROM {ALIAS}.rejects WHERE file_hash IN ({listed})")
     con.raw_sql(f"DELETE FROM {ALIAS}.files WHERE hash IN ({listed})")
+    if "blobs" in engine.tables_of(con, ALIAS):  # a forgotten blob is downloaded again
+        con.raw_sql(f"DELETE FROM {ALIAS}.blobs WHERE hash IN ({listed})")
     _respan(con, folder)
     _bump_version(con)
 

@@ -63,15 +63,73 @@ def check(
         int, typer.Option("--horizon", metavar="DAYS", help="How far the forecast looks.")
     ] = 180,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="azure: judge the rows Azure Monitor Logs holds (ga.toml telemetry.azure), "
+            "in place: only the days the criteria need, nothing stored.",
+        ),
+    ] = None,
 ) -> None:
     """Judge a connector against the GA criteria; exit 0 when ready, 1 when not, 2 on bad input."""
-    from ..api import run_check
-    from ..outputs import json_result, terminal
+    import contextlib
+    import dataclasses
 
     check_reject_rate(options.max_reject_rate)
     if json_out == "-" and markdown == "-":
         raise InputError("--json - and --markdown -: only one of them can go to stdout")
     cfg = load_config_here(options.config)
+    scratch = contextlib.ExitStack()
+    if source is not None:
+        telemetry, fmt = _from_remote(
+            source, options.telemetry, options.store, cfg, options.config, as_of,
+            options.policy, scratch,
+        )  # fmt: skip
+        options = dataclasses.replace(options, telemetry=telemetry, fmt=fmt)
+    with scratch:
+        _check(
+            options, cfg, as_of, all_connectors, json_out, strict, report, markdown,
+            scenario, horizon,
+        )  # fmt: skip
+
+
+def _from_remote(source, telemetry, store, cfg, config, as_of, policy, scratch):
+    """`--from azure`: the window's rows fetched whole into a temporary folder, read in
+    place as the export they are; the folder goes when the check is done."""
+    import tempfile
+
+    from ..azure_ingest import fetch_for_check
+    from ..sources.azure_monitor import FORMATS
+
+    if source != "azure":
+        raise InputError(f"--from {source}: expected --from azure (the only remote source)")
+    if telemetry or store is not None:
+        raise InputError("--from azure: expected no --telemetry or --store beside it")
+    if cfg is None or cfg.telemetry.azure is None:
+        name = str(config) if config is not None else "ga.toml"
+        raise InputError(
+            f"{name}: --from azure needs a [telemetry.azure] section (workspace or resource, "
+            "table, credential)"
+        )
+    folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="connector-ga-")))
+    try:
+        with working("asking Azure Monitor Logs"):
+            answer = fetch_for_check(
+                cfg.telemetry.azure, folder, as_of=parse_date(as_of, "--as-of"), policy=policy
+            )
+    except BaseException:
+        scratch.close()
+        raise
+    return [str(answer)], FORMATS[cfg.telemetry.azure.table]
+
+
+def _check(
+    options, cfg, as_of, all_connectors, json_out, strict, report, markdown, scenario, horizon
+) -> None:
+    from ..api import run_check
+    from ..outputs import json_result, terminal
+
     with working("reading telemetry and computing metrics"):
         run = run_check(
             **options.for_prepare(cfg, all_connectors=all_connectors),

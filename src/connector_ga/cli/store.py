@@ -3,15 +3,19 @@ embedded store."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import InputError
 from ..locations import DEFAULT_STORE
 from ..waiting import DEFAULT_WAIT_SECONDS
 from .common import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     PolicyOpt,
     RejectOpt,
     Terminal,
@@ -35,7 +39,13 @@ StoreFileOpt = Annotated[Path, typer.Option("--store", help="The store file.")]
 @user_errors
 @waits_for_store
 def ingest(
-    files: Annotated[list[str], typer.Argument(help="Telemetry files, globs or folders.")],
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Telemetry files, globs or folders; az://CONTAINER/PREFIX or "
+            "abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX for blobs."
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="auto, csv, jsonl, parquet, apim, appinsights, otlp.")
     ] = "auto",
@@ -46,15 +56,33 @@ def ingest(
     policy: PolicyOpt = None,
     max_reject_rate: RejectOpt = None,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="azure: ask Azure Monitor Logs (ga.toml telemetry.azure)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="With --from azure: from this date or UTC time."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="With --from azure: up to this date or UTC time (now)."),
+    ] = None,
 ) -> None:
     """Ingest telemetry into the store, in one transaction; ids are pseudonymised first.
-    Files with more bad rows than --max-reject-rate allows (as `check`) are refused whole."""
+    Files with more bad rows than --max-reject-rate allows (as `check`) are refused whole.
+    `--from azure` reads Azure Monitor Logs instead, resuming where the last ingest ended."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..store import ingest as ingest_files
 
     check_reject_rate(max_reject_rate)
     cfg = load_config_here(config)
+    if source is not None or since is not None or until is not None:
+        _ingest_remote(source, files, since, until, cfg, config, store, policy, max_reject_rate)
+        return
+    if not files:
+        raise InputError("ingest: expected telemetry files, or --from azure")
     started = time.perf_counter()
     done_rows = 0
     with Progress(
@@ -83,10 +111,13 @@ def ingest(
             found_files=lambda total: bar.update(task, total=total),
             max_reject_rate=max_reject_rate,
             policy=policy,
+            identity=cfg.telemetry.azure.credential if cfg and cfg.telemetry.azure else "default",
         )
     elapsed = time.perf_counter() - started
     for entry in report.files:
-        if entry.skipped:
+        if entry.unchanged_blob:
+            err.print(f"{entry.path}: already ingested (same ETag), not downloaded")
+        elif entry.skipped:
             err.print(f"{entry.path}: already ingested (same content), nothing changed")
         else:
             err.print(
@@ -98,6 +129,89 @@ def ingest(
     err.print(
         f"stored {report.inserted:,} requests in {store} ({total / max(elapsed, 1e-9):,.0f} rows/s)"
     )
+
+
+def parse_instant(value: str | None, option: str) -> dt.datetime | None:
+    """A date (midnight UTC) or an ISO 8601 time (UTC when it names no offset)."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"{option} {value!r}: expected a date such as 2026-09-01 or a UTC time such as "
+            "2026-11-30T00:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        raise InputError(
+            f"{option} {value}: expected a time between {EARLIEST_DATE} and {LATEST_DATE}"
+        )
+    return moment.astimezone(dt.UTC)
+
+
+def _ingest_remote(source, files, since, until, cfg, config, store, policy, max_reject_rate):
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from ..azure_ingest import ingest_from_azure
+
+    if source != "azure":
+        shown = "--since/--until" if source is None else f"--from {source}"
+        raise InputError(f"{shown}: expected --from azure (the only remote source)")
+    if files:
+        raise InputError("--from azure: expected no telemetry files beside it")
+    name = str(config) if config is not None else "ga.toml"
+    if cfg is None or cfg.telemetry.azure is None:
+        raise InputError(
+            f"{name}: --from azure needs a [telemetry.azure] section (workspace or resource, "
+            "table, credential)"
+        )
+    start, end = parse_instant(since, "--since"), parse_instant(until, "--until")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}% of the time, {task.fields[rows]} rows"),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("asking Azure Monitor Logs", total=None, rows="0")
+
+        def advance(covered, total, rows) -> None:
+            bar.update(
+                task,
+                completed=covered.total_seconds(),
+                total=total.total_seconds(),
+                rows=f"{rows:,}",
+            )
+
+        done = ingest_from_azure(
+            store,
+            cfg.telemetry.azure,
+            since=start,
+            until=end,
+            fields=cfg.telemetry.fields,
+            default_connector=cfg.connector.id,
+            progress=advance,
+            max_reject_rate=max_reject_rate,
+            policy=policy,
+        )
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    how = "resumed, less the overlap" if done.resumed else "asked"
+    err.print(
+        f"azure: {done.start:{stamp}} to {done.end:{stamp}} ({how}): {done.rows:,} rows in "
+        f"{done.slices} slice(s), {done.splits} split, {done.retries} retried"
+    )
+    for entry in done.report.files:
+        if entry.skipped:
+            err.print(f"{entry.path}: already ingested (same content), nothing changed")
+        else:
+            err.print(
+                f"{entry.path}: {entry.rows:,} rows, {entry.accepted - entry.duplicates:,} "
+                f"stored, {entry.duplicates:,} already stored (request_id), "
+                f"{entry.rejected:,} rejected"
+            )
+    err.print(f"stored {done.report.inserted:,} requests in {store}")
 
 
 @store_app.command("info")
@@ -144,6 +258,10 @@ def store_info(
             f"{f['rejected']:,}",
         )
     console.print(files)
+    for source in info["sources"]:
+        # Spaces between the parts: a narrow terminal wraps between them, not inside a name.
+        where = source["source"].replace(";", "; ")
+        console.print(f"{where}: complete up to {source['covered_until']}")
 
 
 @store_app.command("prune")

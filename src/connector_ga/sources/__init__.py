@@ -19,6 +19,7 @@ from .. import engine
 from ..config import FieldsSection
 from ..errors import InputError
 from . import apim, appinsights, canonical, otlp
+from .azure_blob import is_blob_url
 from .files import container_of, csv_lines, discover, head_text, read, read_checked
 from .typed import to_canonical
 
@@ -91,9 +92,10 @@ class Telemetry:
         return {row: (unit, row + 1) for row in rows}
 
 
-def detect(path: str, container: str, columns: list[str] | None) -> str:
-    """The source format of a file from its columns or keys."""
-    if container == "json" and otlp.matches_text(head_text(path)):
+def detect(path: str, container: str, columns: list[str] | None, local: str | None = None) -> str:
+    """The source format of a file from its columns or keys (`path` as shown, `local`
+    where it is read when that differs: a downloaded blob)."""
+    if container == "json" and otlp.matches_text(head_text(local or path)):
         return "otlp"
     columns = columns or []
     for name in ("apim", "appinsights", "canonical"):
@@ -156,16 +158,31 @@ def read_telemetry(
     default_connector: str | None = None,
     base_dir: Path | None = None,
     fields: FieldsSection | None = None,
+    identity: str = "default",
 ) -> Telemetry:
-    """Read telemetry files in place, in any supported format, typed and with rejects marked."""
+    """Read telemetry files in place, in any supported format, typed and with rejects marked.
+    Blob URLs (az://, abfs[s]://) are downloaded into a temporary folder first, and read
+    from there as from disk; `identity` is the azure-identity credential used when the
+    environment gives no storage key, SAS or connection string."""
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
     fields = fields or FieldsSection()
-    found = discover(patterns, base_dir)
+    scratch: tempfile.TemporaryDirectory | None = None
+    urls = [p for p in patterns if is_blob_url(p)]
+    local = [p for p in patterns if not is_blob_url(p)]
+    found = discover(local, base_dir) if local else []
+    if urls:
+        from . import azure_blob
+
+        scratch = tempfile.TemporaryDirectory(prefix="connector-ga-blobs-")
+        try:
+            found += azure_blob.fetch(urls, Path(scratch.name), identity=identity).found
+        except BaseException:
+            scratch.cleanup()
+            raise
     if not found:
         raise InputError("no telemetry given: pass --telemetry PATH or set [telemetry] paths")
     display = dict(found)
-    scratch: tempfile.TemporaryDirectory | None = None
     plans: dict[str, FilePlan] = {}
     for path, shown in found:
         if fmt in ("csv", "jsonl", "parquet"):
@@ -185,7 +202,7 @@ def read_telemetry(
             continue
         single = read_checked(con, container, [path], display, LABELS.get(source, "telemetry"))
         if source is None:
-            source = detect(shown, container, [c for c in single.columns if c != "_file"])
+            source = detect(shown, container, [c for c in single.columns if c != "_file"], path)
         SOURCES[source].to_canonical_names(single, fields, shown)  # names a missing column
         columns = frozenset(c.lower() for c in single.columns if c != "_file")
         plans[path] = FilePlan(source, container, path, columns)
