@@ -75,6 +75,7 @@ def test_the_commands_with_telemetry_are_the_known_ones():
     assert sorted(" ".join(w) for w in _telemetry_commands()) == [
         "check",
         "history",
+        "init",  # writes them as ga.toml's paths
         "request",
         "request status",
         "review",
@@ -97,6 +98,11 @@ def test_several_paths_after_one_t_are_all_telemetry(words):
         ctx = command.make_context("request", [*paths, "status", "--format", "parquet"])
         assert ctx.params["telemetry"] == ["a.parquet", "b.parquet", "c.parquet"]
         assert ctx.args == ["--format", "parquet"]  # for `status` (its name kept apart)
+        return
+    if words == ["init"]:  # no --format: the next option ends the paths all the same
+        ctx = command.make_context("init", [*paths, "--force"])
+        assert ctx.params["telemetry"] == ["a.parquet", "b.parquet", "c.parquet"]
+        assert ctx.params["force"] is True
         return
     ctx = command.make_context(words[-1], [*before, *paths, "--format", "parquet"])
     assert ctx.params["telemetry"] == ["a.parquet", "b.parquet", "c.parquet"]
