@@ -28,7 +28,6 @@ from .store import (
     STAGING,
     FileReport,
     Store,
-    _attach,
     _Batch,
     _bump_version,
     _day_of,
@@ -43,6 +42,7 @@ from .store import (
     segment_record,
     segment_records,
     segments_dir,
+    writing,
 )
 from .waiting import exclusive_lock
 
@@ -289,23 +289,14 @@ def _repair(
         )
         if not replaced and not legacy_done:
             return
-        _attach(con, store_path, read_only=False)
-        try:
-            engine.begin(con)
-            try:
-                if replaced:
-                    listed = ", ".join(_quoted(p) for p in replaced)
-                    con.raw_sql(f"DELETE FROM {ALIAS}.segments WHERE path IN ({listed})")
-                    _insert(con, "segments", new_index, SEGMENT_SCHEMA)
-                publish_records(con, new_records + legacy_done, replaced)
-                if replaced:
-                    _bump_version(con)
-                engine.commit(con)
-            except BaseException:
-                engine.rollback(con)
-                raise
-        finally:
-            con.raw_sql(f"DETACH {ALIAS}")
+        with writing(con, store_path):
+            if replaced:
+                listed = ", ".join(_quoted(p) for p in replaced)
+                con.raw_sql(f"DELETE FROM {ALIAS}.segments WHERE path IN ({listed})")
+                _insert(con, "segments", new_index, SEGMENT_SCHEMA)
+            publish_records(con, new_records + legacy_done, replaced)
+            if replaced:
+                _bump_version(con)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise

@@ -55,21 +55,12 @@ PARTITIONS = {
     "connection_operations": ("connector", "day"),
     "weekly_users": ("connector", "week"),
 }
-SQL_TYPES = {
-    "VARCHAR": "string",
-    "DATE": "date",
-    "BIGINT": "int64",
-    "SMALLINT": "int16",
-    "BOOLEAN": "boolean",
-    "DOUBLE": "float64",
-    "TIMESTAMPTZ": "timestamp('UTC')",
-}
 
 
 def columns_of(name: str) -> dict[str, str]:
     """A table's columns and their types (partition columns included), as Ibis types."""
     sql = SEGMENT_COLUMNS if name == "requests" else rollups.SCHEMAS[name]
-    return {column: SQL_TYPES[kind] for column, kind in sql.items()}
+    return {column: rollups.SQL_TYPES[kind] for column, kind in sql.items()}
 
 
 def _quoted(text: str) -> str:

@@ -83,6 +83,23 @@ SCHEMAS: dict[str, dict[str, str]] = {
 }
 
 
+# The SQL types of the store's tables as Ibis types (the segments' TIMESTAMPTZ and DOUBLE too).
+SQL_TYPES = {
+    "VARCHAR": "string",
+    "DATE": "date",
+    "BIGINT": "int64",
+    "SMALLINT": "int16",
+    "BOOLEAN": "boolean",
+    "DOUBLE": "float64",
+    "TIMESTAMPTZ": "timestamp('UTC')",
+}
+
+
+def ibis_schema(name: str) -> ibis.Schema:
+    """A rollup's columns with their Ibis types."""
+    return ibis.schema({column: SQL_TYPES[kind] for column, kind in SCHEMAS[name].items()})
+
+
 def day_column(name: str) -> str:
     """The column that says which UTC day (or ISO week) a rollup row belongs to."""
     return "week" if name == "weekly_users" else "day"
@@ -192,18 +209,7 @@ def build_all(con: BaseBackend, requests: ibis.Table) -> dict[str, ibis.Table]:
             & g.connection_id.notnull()
         ),
     }
-    casts = {name: ibis.schema(_IBIS[name]) for name in out}
-    return {name: t.select(*SCHEMAS[name]).cast(casts[name]) for name, t in out.items()}
-
-
-_TYPES = {
-    "VARCHAR": "string",
-    "DATE": "date",
-    "SMALLINT": "int16",
-    "BOOLEAN": "boolean",
-    "BIGINT": "int64",
-}
-_IBIS = {n: {c: _TYPES[k] for c, k in cols.items()} for n, cols in SCHEMAS.items()}
+    return {name: t.select(*SCHEMAS[name]).cast(ibis_schema(name)) for name, t in out.items()}
 
 
 # ---- as the metrics read them ---------------------------------------------------------------

@@ -338,6 +338,23 @@ def _size(path: Path) -> int:
     return size
 
 
+@contextlib.contextmanager
+def writing(con: BaseBackend, store_path: Path):
+    """The store file attached for writing and one transaction around the block: committed
+    when it ends, rolled back if it raises, the file detached either way."""
+    _attach(con, store_path, read_only=False)
+    try:
+        engine.begin(con)
+        try:
+            yield
+            engine.commit(con)
+        except BaseException:
+            engine.rollback(con)
+            raise
+    finally:
+        con.raw_sql(f"DETACH {ALIAS}")
+
+
 def _attach(con: BaseBackend, path: Path, *, read_only: bool) -> None:
     """Attach the store file, waiting (as the policy says) while another process has it
     open in a way that excludes us — in practice a publish, which takes milliseconds."""
@@ -1395,18 +1412,9 @@ def _forget_locked(
             (r["path"], r["connector"], _day_of(r["day"])) for r in new_rows
         ]
         _stage_rollups(con, folder, touched_days, after, touched, hashes)
-        _attach(con, store_path, read_only=False)
-        try:
-            engine.begin(con)
-            try:
-                _publish_forget(con, folder, touched, new_rows, hashes, by_hash)
-                publish_records(con, new_records, touched)
-                engine.commit(con)
-            except BaseException:
-                engine.rollback(con)
-                raise
-        finally:
-            con.raw_sql(f"DETACH {ALIAS}")
+        with writing(con, store_path):
+            _publish_forget(con, folder, touched, new_rows, hashes, by_hash)
+            publish_records(con, new_records, touched)
     except BaseException:
         for new_path in rewritten.values():  # listed nowhere
             (folder / new_path).unlink(missing_ok=True)

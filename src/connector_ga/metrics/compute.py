@@ -1,9 +1,10 @@
 """The requests, read once into what the metrics need: DESIGN.md's definitions as Ibis
 expressions, executed at the edge.
 
-The requests stream through the engine a few times (input quality, duplicates, the daily
-aggregate, weekly users, operations); everything later works on the small daily aggregate
-(`series` computes the metrics from it, for one date or many).
+A check in place reads the requests twice: the input's quality (rows, rejects, repeated
+request ids), then one query that yields the four rollups (`rollups.build_all`). Everything
+later works on those rollups, as from a store or an export (`aggregates_of`); `series`
+computes the metrics from them, for one date or many.
 """
 
 from __future__ import annotations
@@ -267,14 +268,10 @@ def _windows_table(rows: list[dict]) -> ibis.Table:
 
 
 def in_windows(table: ibis.Table, windows: list[dict]) -> ibis.Table:
-    """Rows inside their connector's reliability window: a time range when every window is
-    the same and the table has times (so the engine can skip row groups), else by day."""
+    """Rows of a rollup inside their connector's reliability window (by day)."""
     spans = {(w["w_start"], w["w_end"]) for w in windows}
     if len(spans) == 1:
         ((start, end),) = spans
-        if "time" in table.columns:
-            lo, hi = _utc(start), _utc(end + dt.timedelta(days=1))
-            return table.filter((table.time >= lo) & (table.time < hi))
         return table.filter((table.day >= start) & (table.day <= end))
     joined = table.join(_windows_table(windows), "connector")
     return joined.filter((joined.day >= joined.w_start) & (joined.day <= joined.w_end))
