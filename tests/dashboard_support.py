@@ -34,24 +34,32 @@ def free_port() -> int:
 
 
 class Server:
-    """`connector-ga serve` in its own process, stopped (SIGINT, as Ctrl-C) on exit."""
+    """`connector-ga serve` in its own process, stopped (SIGINT, as Ctrl-C) on exit. Its
+    output is read at exit: a long run (one log line per request) passes `output`, a file
+    that takes it, so a full pipe never stops the server."""
 
-    def __init__(self, *args: str, env: dict | None = None) -> None:
+    def __init__(self, *args: str, env: dict | None = None, output: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = [*CLI, "serve", "--port", str(self.port), *args]
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
         self.stdout = self.stderr = ""
+        self.output = output
 
     def __enter__(self) -> Server:
+        sink = subprocess.PIPE if self.output is None else open(self.output, "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
-        )
+            self.args, stdout=sink, stderr=subprocess.STDOUT if self.output else sink,
+            text=True, env=self.env,
+        )  # fmt: skip
+        if self.output is not None:
+            sink.close()  # the child has its own copy
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # bounded: the server answers /login at once
             if self.process.poll() is not None:
-                raise AssertionError(f"serve stopped: {self.process.stderr.read()}")
+                said = self.process.stderr.read() if self.output is None else self.read_output()
+                raise AssertionError(f"serve stopped: {said}")
             try:
                 with urllib.request.urlopen(self.url + "/login", timeout=2):
                     return self
@@ -68,6 +76,12 @@ class Server:
             self.process.kill()
             self.stdout, self.stderr = self.process.communicate()
             raise AssertionError("serve did not stop on SIGINT within 30 s") from None
+        if self.output is not None:
+            self.stdout = self.stderr = self.read_output()
+
+    def read_output(self) -> str:
+        assert self.output is not None
+        return self.output.read_text(encoding="utf-8", errors="replace")
 
 
 def get(url: str, headers: dict | None = None, timeout: float = 120) -> tuple[int, dict, str]:

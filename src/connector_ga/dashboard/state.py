@@ -6,10 +6,11 @@ whole publish and never half of one): each connector's check as of the fleet's d
 with forecast and fix plan, its burn-rate alerts, its daily availability and weekly users.
 Connector pages (any `as_of`) are computed from the same snapshot when first asked for.
 
-`Dashboard.current()` answers with the Fleet of the store's current version: a cheap
+`Dashboard.fleet()` answers with the Fleet of the store's current version: a cheap
 `stat` of the store file tells whether anything was written; only then is the version
 read (the `meta` counter every publish bumps) and, when it moved, a new Fleet computed,
-once, while the requests that need it wait (single flight).
+once, while the requests that need it wait (single flight). Only the current version is
+kept in memory, and the one it replaces until the requests still on it are done.
 """
 
 from __future__ import annotations
@@ -76,18 +77,24 @@ class Fleet:
     rejects_total: int
     days_without_data: dict[str, list[dt.date]]
     lock: threading.RLock = field(default_factory=threading.RLock)  # one engine session
-    _views: dict[tuple[str, dt.date | None], ConnectorView] = field(default_factory=dict)
+    _views: OrderedDict[tuple[str, dt.date | None], ConnectorView] = field(
+        default_factory=OrderedDict
+    )
 
     @property
     def names(self) -> list[str]:
         return sorted(self.results)
 
     def view(self, name: str, as_of: dt.date | None = None) -> ConnectorView:
-        """A connector's check and its history up to `as_of` (default D), computed once."""
+        """A connector's check and its history up to `as_of` (default D), computed once
+        (the last PAGE_CACHE asked for are kept: any day may be asked for)."""
         key = (name, None if as_of == self.as_of else as_of)
         with self.lock:
             if key not in self._views:
                 self._views[key] = self._compute_view(name, key[1])
+                while len(self._views) > PAGE_CACHE:
+                    self._views.popitem(last=False)
+            self._views.move_to_end(key)
             return self._views[key]
 
     def _compute_view(self, name: str, as_of: dt.date | None) -> ConnectorView:
@@ -276,21 +283,37 @@ def read_state(path: Path) -> tuple[int, list[LedgerEntry]]:
         return store.version(), ledger.entries(store)
 
 
+class _Version:
+    """One store version being served: its Fleet, its rendered pages, and how many
+    requests are using it right now (its session closes when it is retired and unused)."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.pages: OrderedDict[tuple, Any] = OrderedDict()
+        self.users = 0
+        self.retired = False
+
+
 class Dashboard:
-    """The pages' source: the current Fleet, the ledger, and the rendered pages cached by
-    store version. Thread-safe; one per app (each test makes its own)."""
+    """The pages' source: the current Fleet, the ledger, and the rendered pages of each
+    store version. Thread-safe; one per app (each test makes its own).
+
+    A served store that receives an ingest every few minutes publishes version after
+    version: only the current one is kept, with at most PAGE_CACHE pages. The one it
+    replaces is retired at once (its pages dropped: no request is answered from it again)
+    and its engine session closed as soon as the last request still on it is done, so
+    memory does not grow with versions."""
 
     def __init__(self, options: Options) -> None:
         self.options = options
-        self._fleet: Fleet | None = None
-        self._version: int | None = None
+        self._versions: dict[int, _Version] = {}  # by id(): the current one last
+        self._current: _Version | None = None
         self._ledger: list[LedgerEntry] = []
         self._ledger_token = 0
         self._signature: tuple | None = None
         self._checked = 0.0
         self._refresh_lock = threading.Lock()
-        self._pages: OrderedDict[tuple, Any] = OrderedDict()
-        self._pages_lock = threading.Lock()
+        self._lock = threading.Lock()  # the versions, their pages and their users
 
     # ---- the state ---------------------------------------------------------------------
 
@@ -306,13 +329,28 @@ class Dashboard:
             version, entries = read_state(self.options.store)
             if entries != self._ledger:
                 self._ledger, self._ledger_token = entries, self._ledger_token + 1
-            if version != self._version or self._fleet is None:
-                # The previous Fleet's session closes once no request holds it any more.
-                self._fleet, self._version = self._build(version), version
+            if self._current is None or version != self._current.fleet.version:
+                self._publish(self._build(version))
             self._signature, self._checked = sig, time.monotonic()
 
+    def _publish(self, fleet: Fleet) -> None:
+        """Make `fleet` the current version and retire the one it replaces: it stays only
+        while requests are still on it."""
+        unused = []
+        with self._lock:
+            old, self._current = self._current, _Version(fleet)
+            if old is not None:
+                old.retired = True
+                old.pages.clear()
+                if old.users == 0:
+                    unused.append(old)
+                    self._versions.pop(id(old), None)
+            self._versions[id(self._current)] = self._current
+        for entry in unused:
+            entry.fleet.prepared.release()
+
     def _stale(self) -> bool:
-        if self._fleet is None:
+        if self._current is None:
             return True
         if time.monotonic() - self._checked > RECHECK_SECONDS:
             return True
@@ -325,8 +363,8 @@ class Dashboard:
 
     def fleet(self) -> Fleet:
         self.refresh()
-        assert self._fleet is not None
-        return self._fleet
+        assert self._current is not None
+        return self._current.fleet
 
     def ledger(self) -> list[LedgerEntry]:
         self.refresh()
@@ -334,24 +372,48 @@ class Dashboard:
 
     @property
     def version(self) -> int | None:
-        return self._version
+        return None if self._current is None else self._current.fleet.version
+
+    @property
+    def versions(self) -> list[int]:
+        """The store versions held in memory, oldest first: the current one, and a replaced
+        one only while a request is still on it."""
+        with self._lock:
+            return [entry.fleet.version for entry in self._versions.values()]
 
     # ---- rendered pages ------------------------------------------------------------------
 
     def cached(self, key: tuple, make: Callable[[Fleet], Any]) -> Any:
         """A page by key, for the current store version and ledger; computed once."""
-        fleet = self.fleet()
-        full = (fleet.version, self._ledger_token, *key)
-        with self._pages_lock:
-            if full in self._pages:
-                self._pages.move_to_end(full)
-                return self._pages[full]
-        page = make(fleet)
-        with self._pages_lock:
-            self._pages[full] = page
-            while len(self._pages) > PAGE_CACHE:
-                self._pages.popitem(last=False)
-        return page
+        self.refresh()
+        with self._lock:
+            entry = self._current
+            assert entry is not None
+            entry.users += 1  # its session stays open until this request is done
+            full = (self._ledger_token, *key)
+        try:
+            with self._lock:
+                if full in entry.pages:
+                    entry.pages.move_to_end(full)
+                    return entry.pages[full]
+            page = make(entry.fleet)
+            with self._lock:
+                if not entry.retired:
+                    entry.pages[full] = page
+                    while len(entry.pages) > PAGE_CACHE:
+                        entry.pages.popitem(last=False)
+            return page
+        finally:
+            self._leave(entry)
+
+    def _leave(self, entry: _Version) -> None:
+        with self._lock:
+            entry.users -= 1
+            done = entry.retired and entry.users == 0
+            if done:
+                self._versions.pop(id(entry), None)
+        if done:
+            entry.fleet.prepared.release()
 
 
 def check_store(path: Path) -> None:
