@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from connector_ga import engine
 from connector_ga.api import judge, prepare, run_check, run_history
 from connector_ga.cli import app
-from connector_ga.metrics.compute import metrics_as_of
+from connector_ga.metrics.series import metric_series
 from connector_ga.simulate import SimulationSpec, parse_incident, simulate
 
 FIRST, LAST = dt.date(2026, 7, 24), dt.date(2026, 11, 20)  # 120 days
@@ -63,9 +63,15 @@ def test_every_day_of_the_history_equals_a_check_as_of_it(run120, history_duckdb
     assert [r.as_of for r in days] == [FIRST + dt.timedelta(days=k) for k in range(120)]
     # A check as of d reads and aggregates the telemetry (which does not depend on d), then
     # computes the metrics as of d alone and judges them: that last part, for every day.
+    # (As `metrics_as_of` does, without its per-operation table: `comparable` leaves the
+    # operations out, and no criterion is judged from them.)
     p = prepare(telemetry=[run120])
+    known = {name: p.aggs.spans[name] for name in p.names}
     for result in days:
-        (metrics,) = metrics_as_of(p.aggs, p.policy, result.as_of, p.names).values()
+        one_day = metric_series(
+            p.aggs.daily, p.aggs.weekly_users, p.policy, [result.as_of], known, chart_points=True
+        )
+        ((metrics,),) = one_day.values()
         assert comparable(result) == comparable(judge(p, metrics)), result.as_of
     # And the whole check, reading the file anew, on the days the incidents change things.
     con = engine.connect()
