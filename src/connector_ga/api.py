@@ -15,13 +15,14 @@ from .config import GaConfig, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .lake import is_export, lake
-from .metrics.compute import Aggregates, aggregate, input_quality, metrics_as_of
+from .metrics.compute import Aggregates, metrics_as_of
 from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.series import last_sunday, metric_series
 from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
 from .pseudonyms import local_salt
 from .result import Result, TelemetrySource
+from .rollups import in_place, input_quality
 from .sources import Telemetry, read_telemetry
 from .trajectory import history
 from .trajectory.fixplan import fix_plan
@@ -150,7 +151,7 @@ def prepare(
         try:
             quality = input_quality(data, selection)
             _check_quality(", ".join(data.display.values()), quality, policy, max_reject_rate)
-            aggs = aggregate(con, data, policy, quality, selection)
+            aggs = in_place(con, data, policy, quality, selection)
         except engines.engine_errors() as exc:
             raise _unreadable(data, exc) from None
 

@@ -42,9 +42,10 @@ from .attribution import attribute
 from .config import FieldsSection
 from .errors import InputError
 from .locations import DEFAULT_STORE
-from .metrics.compute import Aggregates, aggregates_of, first_of_each_request, input_quality
+from .metrics.compute import Aggregates, aggregates_of
 from .metrics.model import InputQuality, RejectSample
 from .policy import Policy, load_policy
+from .rollups import first_of_each_request, input_quality
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
 from .sources.azure_blob import is_blob_url
