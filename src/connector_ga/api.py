@@ -28,6 +28,7 @@ from .trajectory import history
 from .trajectory.fixplan import fix_plan
 from .trajectory.forecast import DEFAULT_HORIZON, SCENARIOS, TREND_WEEKS, forecast, project
 from .trajectory.history import History
+from .trajectory.watch import Watch, alert_table, watch_of
 
 
 @dataclass
@@ -455,3 +456,38 @@ def check_fleet(telemetry: Sequence[str] | str, **options) -> list[Result]:
     if isinstance(telemetry, str | Path):
         telemetry = [str(telemetry)]
     return run_check(telemetry=telemetry, all_connectors=True, **options).results
+
+
+@dataclass
+class WatchRun:
+    watches: list[Watch]
+    quality: InputQuality
+    policy: Policy
+
+
+def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
+    """Each judged connector's alerts and budget as of `at` (default: the latest request),
+    from telemetry already prepared."""
+    return watch_of(p.aggs, p.policy, p.names, lambda m: judge(p, m), at)
+
+
+def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
+    """Read telemetry once (files in place or a store, as `check` takes them) and watch
+    every judged connector as of `at`. The changes are left to `record_changes`."""
+    policy = options.pop("policy", None)
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    alert_table(policy)  # before reading anything
+    p = prepare(policy=policy, **options)
+    try:
+        watches = watch_prepared(p, at)
+    except engines.engine_errors() as exc:
+        from .faults import damaged_segment
+
+        damaged = damaged_segment(exc)
+        if damaged is not None:
+            raise damaged from None
+        raise InputError(f"telemetry cannot be read: {engines.error_line(exc)}") from None
+    finally:
+        p.release()  # the store may be written next (the watch state)
+    return WatchRun(watches=watches, quality=p.quality, policy=policy)
