@@ -100,3 +100,21 @@ def test_a_watch_is_worded_in_outputs() -> None:
     """The watch's terminal view takes its sentences from outputs/, not from the sending."""
     view = imported(PACKAGE / "outputs" / "watch_terminal.py")
     assert not reaches(view, "connector_ga.trajectory.notify")
+
+
+def test_the_evaluation_loads_none_of_them_even_indirectly() -> None:
+    """Importing every evaluation module in a fresh interpreter loads no engine, source,
+    store or front door module through some other module either."""
+    import subprocess
+    import sys
+
+    modules = [module_name(p) for p in evaluation_modules()]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
