@@ -22,9 +22,9 @@ from rich.console import Console
 
 from connector_ga import engine
 from connector_ga.api import check_fleet
-from connector_ga.metrics.compute import aggregate, input_quality
 from connector_ga.outputs import html_report, markdown, terminal
 from connector_ga.policy import load_policy
+from connector_ga.rollups import in_place, input_quality
 from connector_ga.sources import read_telemetry
 from connector_ga.trajectory.fixplan import _Connection, _restoring_set, fix_plan
 
@@ -129,7 +129,7 @@ def runs(tmp_path_factory):
         if engine_name not in aggregates:
             con = engine.connect(engine=engine_name)
             data = read_telemetry(con, [str(path)])
-            aggregates[engine_name] = aggregate(con, data, policy, input_quality(data))
+            aggregates[engine_name] = in_place(con, data, policy, input_quality(data))
         if (engine_name, name) not in done:
             plan = fix_plan(aggregates[engine_name], results[name], policy, pseudonym, 3)
             done[engine_name, name] = (results[name], plan)

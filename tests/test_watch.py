@@ -24,10 +24,10 @@ from conftest import write_csv
 from test_request import PASSWORD, SMTP_ENV_NAMES, smtp_env, smtp_server  # noqa: F401
 from typer.testing import CliRunner
 
+from connector_ga.api import run_watch
 from connector_ga.cli import app
-from connector_ga.trajectory import watch_state
+from connector_ga.store import load_watch_state
 from connector_ga.trajectory.notify import Webhook
-from connector_ga.trajectory.watch import run_watch
 
 AT = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 BUCKETS = 864  # 3 days of 5 minutes
@@ -451,7 +451,7 @@ def test_an_episode_is_notified_once_and_again_when_it_resolves(here):
         assert len(received) == 2
 
     # The state went to the default store, created for it.
-    rows = watch_state.load(here / ".connector-ga" / "store.duckdb", [CONNECTOR])
+    rows = load_watch_state(here / ".connector-ga" / "store.duckdb", [CONNECTOR])
     alert = rows[(CONNECTOR, "alert", "page 1h/5m")]
     assert alert.state == "ok"
     assert alert.since == dt.datetime(2026, 11, 20, 13, 0, tzinfo=UTC)  # resolved then
@@ -514,7 +514,7 @@ def test_a_failing_webhook_is_one_line_exit_2_and_retried_next_time(here, failur
     assert "SECRET" not in out.output and "/hook" not in out.output
     assert "Traceback" not in out.output
     assert len(received) == (1 if failure == "http-500" else 0)
-    assert watch_state.load(here / ".connector-ga" / "store.duckdb", [CONNECTOR]) == {}
+    assert load_watch_state(here / ".connector-ga" / "store.duckdb", [CONNECTOR]) == {}
     with webhook_server() as (base, received):
         retry = invoke("watch", "-t", telemetry, "--notify", f"webhook={base}/hook")
         assert retry.exit_code == 1
@@ -620,7 +620,7 @@ def test_watch_from_a_store_equals_watch_in_place(here):
         out = invoke("watch", "--store", store, "--notify", f"webhook={base}/hook")
         assert out.exit_code == 1, out.output
         assert len(received) == 1
-    rows = watch_state.load(store, [CONNECTOR])  # the state went into the same store
+    rows = load_watch_state(store, [CONNECTOR])  # the state went into the same store
     assert rows[(CONNECTOR, "alert", "page 1h/5m")].state == "firing"
     assert not (here / ".connector-ga").exists()
 

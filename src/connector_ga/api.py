@@ -15,18 +15,20 @@ from .config import GaConfig, load_config
 from .errors import InputError
 from .evaluate import evaluate
 from .lake import is_export, lake
-from .metrics.compute import Aggregates, aggregate, input_quality, metrics_as_of
+from .metrics.compute import Aggregates, metrics_as_of
 from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.series import last_sunday, metric_series
 from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
 from .pseudonyms import local_salt
 from .result import Result, TelemetrySource
+from .rollups import in_place, input_quality
 from .sources import Telemetry, read_telemetry
 from .trajectory import history
 from .trajectory.fixplan import fix_plan
 from .trajectory.forecast import DEFAULT_HORIZON, SCENARIOS, TREND_WEEKS, forecast, project
 from .trajectory.history import History
+from .trajectory.watch import Watch, alert_table, watch_of
 
 
 @dataclass
@@ -150,7 +152,7 @@ def prepare(
         try:
             quality = input_quality(data, selection)
             _check_quality(", ".join(data.display.values()), quality, policy, max_reject_rate)
-            aggs = aggregate(con, data, policy, quality, selection)
+            aggs = in_place(con, data, policy, quality, selection)
         except engines.engine_errors() as exc:
             raise _unreadable(data, exc) from None
 
@@ -454,3 +456,38 @@ def check_fleet(telemetry: Sequence[str] | str, **options) -> list[Result]:
     if isinstance(telemetry, str | Path):
         telemetry = [str(telemetry)]
     return run_check(telemetry=telemetry, all_connectors=True, **options).results
+
+
+@dataclass
+class WatchRun:
+    watches: list[Watch]
+    quality: InputQuality
+    policy: Policy
+
+
+def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
+    """Each judged connector's alerts and budget as of `at` (default: the latest request),
+    from telemetry already prepared."""
+    return watch_of(p.aggs, p.policy, p.names, lambda m: judge(p, m), at)
+
+
+def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
+    """Read telemetry once (files in place or a store, as `check` takes them) and watch
+    every judged connector as of `at`. The changes are left to `record_changes`."""
+    policy = options.pop("policy", None)
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    alert_table(policy)  # before reading anything
+    p = prepare(policy=policy, **options)
+    try:
+        watches = watch_prepared(p, at)
+    except engines.engine_errors() as exc:
+        from .faults import damaged_segment
+
+        damaged = damaged_segment(exc)
+        if damaged is not None:
+            raise damaged from None
+        raise InputError(f"telemetry cannot be read: {engines.error_line(exc)}") from None
+    finally:
+        p.release()  # the store may be written next (the watch state)
+    return WatchRun(watches=watches, quality=p.quality, policy=policy)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ibis
 
+DEFAULT_UNATTRIBUTED = "connector"  # how ingest attributes; a policy may say "backend"
+
 THROTTLING_REASONS = ("ratelimitexceeded", "quotaexceeded")
 BACKEND_REASONS = ("backendconnectionfailure", "timeout")
 CLIENT_REASONS = (

@@ -1,11 +1,13 @@
-"""Rollups: per-day (and per-ISO-week) tables from which every figure of a check, a history,
-a forecast and a fix plan is computed, so that a check from the store reads days, not
-requests.
+"""Where requests become rollups: the one pass over the canonical requests, with the input
+quality counted on the way, into per-day (and per-ISO-week) tables from which every figure
+of a check, a history, a forecast and a fix plan is computed (`metrics/compute.py` reads
+them), so that nothing after this module reads a request.
 
 They are computed at ingest over the new requests only (attributed with the default rule:
 an unattributed 5xx is a connector fault), merged into the store, and exported as they
-are. Each keeps the `unattributed` flag, so a policy that counts unattributed 5xx as
-backend faults re-attributes them when it reads (`views`):
+are; a check of files in place keeps them in memory (`in_place`). Each keeps the
+`unattributed` flag, so a policy that counts unattributed 5xx as backend faults
+re-attributes them when it reads (`metrics/compute.py`, the views):
 - `daily`: requests per connector, day, connection, fault, status class (reliability,
   SLO, MAC, the daily points; exactly the daily aggregate of a check in place);
 - `weekly_users`: the distinct pseudonymous users of each connector and ISO week, as the
@@ -25,10 +27,14 @@ import ibis
 from ibis.backends import BaseBackend
 
 from . import engine
-from .metrics.compute import daily_aggregate
-from .metrics.series import RememberedWeeks, WeeklyUsers
+from .attribution import DEFAULT_UNATTRIBUTED, attribute
+from .metrics.compute import Aggregates, aggregates_of  # where rollups become metrics
+from .metrics.model import InputQuality, RejectSample
+from .policy import Policy
+from .schema import REJECT_REASONS
+from .sources import Telemetry
 
-DEFAULT_UNATTRIBUTED = "connector"  # how ingest attributes; a policy may say "backend"
+MAX_SAMPLES = 10
 
 # table -> (its key columns, {measure: how two rows of one key merge})
 MERGE: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
@@ -212,74 +218,170 @@ def build_all(con: BaseBackend, requests: ibis.Table) -> dict[str, ibis.Table]:
     return {name: t.select(*SCHEMAS[name]).cast(ibis_schema(name)) for name, t in out.items()}
 
 
-# ---- as the metrics read them ---------------------------------------------------------------
+# ---- input quality ---------------------------------------------------------------------
 
 
-def _fault(t: ibis.Table, unattributed_5xx: str) -> ibis.Value:
-    if unattributed_5xx == DEFAULT_UNATTRIBUTED:
-        return t.fault
-    return ibis.ifelse(t.unattributed, ibis.literal(unattributed_5xx), t.fault)
-
-
-def daily_view(daily: ibis.Table, unattributed_5xx: str) -> ibis.Table:
-    """The daily rollup as the daily aggregate of a check under this attribution."""
-    return daily.mutate(fault=_fault(daily, unattributed_5xx))
-
-
-def operations_view(operations: ibis.Table, unattributed_5xx: str) -> ibis.Table:
-    """Per operation as the fix plan and a check's operations read requests: weighted rows
-    with `weight`."""
-    o = operations
-    return o.select(
-        connector=o.connector,
-        day=o.day,
-        operation=o.operation,
-        fault=_fault(o, unattributed_5xx),
-        status=o.status,
-        error_reason=o.error_reason,
-        weight=o.requests,
+def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None) -> InputQuality:
+    """One scan: rows read, rejected (by reason), and request_ids repeated among accepted rows
+    of the selected connectors. Files are broken down only when something was rejected."""
+    t = telemetry.table
+    accepted = t._reject.isnull()
+    if connectors:
+        accepted = accepted & t.connector.isin(list(connectors))
+    # A request_id repeats within its connector only: two connectors' logs may share ids.
+    # Distinct 64-bit hashes cost less than distinct strings; as many hashes as ids proves
+    # there is no duplicate. Fewer (a duplicate, or a collision) is settled exactly below.
+    keyed = t.connector.fill_null("").concat("\x1f", t.request_id)
+    metrics = {
+        "rows": t.count(),
+        "with_id": t.request_id.count(where=accepted),
+        "distinct_hashes": engine.id_hash(keyed).nunique(
+            where=accepted & t.request_id.notnull()  # a null id may hash to a value
+        ),
+        "first": t.time.min(where=accepted),
+        "last": t.time.max(where=accepted),
+    }
+    for code in REJECT_REASONS:
+        metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum().fill_null(0)
+    row = t.aggregate(**metrics).execute().iloc[0]
+    quality = InputQuality(
+        files=len(telemetry.files), rows=int(row["rows"]), sources=telemetry.sources
     )
+    if row["first"] is not None and row["first"] == row["first"]:  # not null, not NaT
+        quality.first_day, quality.last_day = _date(row["first"]), _date(row["last"])
+    if int(row["distinct_hashes"]) != int(row["with_id"]):
+        exact = t.aggregate(
+            distinct_ids=keyed.nunique(where=accepted & t.request_id.notnull())
+        ).execute()
+        quality.duplicate_rows = int(row["with_id"]) - int(exact["distinct_ids"].iloc[0])
+    for code in REJECT_REASONS:
+        n = int(row[f"reject_{code}"])
+        if n:
+            quality.rejects_by_reason[code] = n
+            quality.rejected_rows += n
+    if quality.rejected_rows:
+        bad = t.filter(t._reject.notnull())
+        per_file = bad.group_by("_file").aggregate(n=bad.count()).execute()
+        given = {path: i for i, path in enumerate(telemetry.files)}
+        # In the order the files were given, whatever order the engine returns them in.
+        for file, rows in sorted(
+            per_file.itertuples(index=False), key=lambda r: (given.get(r[0], len(given)), r[0])
+        ):
+            quality.rejects_by_file[telemetry.name_of(file)] = int(rows)
+        quality.samples = reject_samples(telemetry, quality)
+    return quality
 
 
-def connections_view(daily: ibis.Table) -> ibis.Table:
-    """Per connection (the fix plan's availability per connection): weighted rows."""
-    return daily.select(
-        connector=daily.connector,
-        day=daily.day,
-        connection_id=daily.connection_id,
-        fault=daily.fault,
-        weight=daily.requests,
-    )
-
-
-def connection_operations_view(table: ibis.Table, unattributed_5xx: str) -> ibis.Table:
-    """Connector faults per connection and operation: weighted rows with fault 'connector'."""
-    t = table
-    if unattributed_5xx != DEFAULT_UNATTRIBUTED:
-        t = t.filter(~t.unattributed)  # those are backend faults under this policy
-    return t.select(
-        connector=t.connector,
-        day=t.day,
-        connection_id=t.connection_id,
-        operation=t.operation,
-        fault=ibis.literal("connector"),
-        weight=t.connector_faults,
-    )
-
-
-def weekly_users_view(table: ibis.Table) -> WeeklyUsers:
-    """Distinct users per connector and ISO week, from the stored ids."""
-
-    def count(names: Sequence[str], first: dt.date, last: dt.date):
-        t = table.filter(
-            (table.week >= first) & (table.week <= last) & table.connector.isin(list(names))
-        )
-        rows = t.group_by("connector", "week").aggregate(users=t.user_id.nunique()).execute()
-        return {
-            (row.connector, row.week.date() if hasattr(row.week, "date") else row.week): int(
-                row.users
+def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSample]:
+    """Locate the first rejected rows, file by file, in the order the files were given."""
+    if telemetry.stored_samples is not None:
+        return telemetry.stored_samples[:MAX_SAMPLES]
+    samples: list[RejectSample] = []
+    for path in telemetry.files:
+        if telemetry.name_of(path) not in quality.rejects_by_file:
+            continue
+        numbered = telemetry.numbered(path)
+        bad = numbered.filter(numbered._reject.notnull()).order_by("_row")
+        records = bad.limit(MAX_SAMPLES - len(samples)).execute().to_dict("records")
+        places = telemetry.locations(path, [int(r["_row"]) for r in records])
+        for record in records:
+            code = record["_reject"]
+            unit, number = places[int(record["_row"])]
+            value = record.get(f"_raw_{code}")
+            samples.append(
+                RejectSample(
+                    file=telemetry.name_of(path),
+                    line=number,
+                    unit=unit,
+                    reason=REJECT_REASONS.get(code, code),
+                    value=value if isinstance(value, str) else None,
+                )
             )
-            for row in rows.itertuples(index=False)
-        }
+        if len(samples) >= MAX_SAMPLES:
+            break
+    return samples
 
-    return RememberedWeeks(count)
+
+# ---- the request table -----------------------------------------------------------------
+
+
+def first_of_each_request(t: ibis.Table) -> ibis.Table:
+    """A request_id repeated within its connector counts once: keep its earliest row (rows
+    without an id stay; two connectors' requests never count as one)."""
+    rank = ibis.row_number().over(
+        group_by=[t.connector, t.request_id], order_by=[t.time, t.status, t.fault, t.backend_status]
+    )
+    t = t.mutate(_rank=rank)
+    return t.filter(t.request_id.isnull() | (t._rank == 0)).drop("_rank")
+
+
+def valid_requests(
+    telemetry: Telemetry,
+    unattributed_5xx: str,
+    quality: InputQuality,
+    connectors: Sequence[str] | None = None,
+) -> ibis.Table:
+    """Accepted rows, duplicates of a request_id removed, with fault and UTC day.
+
+    When the input scan found no rejects (or no duplicates), that step is left out, so the
+    engine reads only the columns each query needs.
+    """
+    t = telemetry.table
+    if quality.rejected_rows:
+        t = t.filter(t._reject.isnull())
+    if connectors:
+        t = t.filter(t.connector.isin(list(connectors)))
+    if quality.duplicate_rows:
+        t = first_of_each_request(t)
+    t = attribute(t, unattributed_5xx)
+    return t.mutate(day=engine.utc_day(t.time))
+
+
+def daily_aggregate(requests: ibis.Table) -> ibis.Table:
+    """Requests per connector, day, connection, fault and status class: the small table
+    from which reliability, SLO, MAC and the daily series are all computed."""
+    r = requests
+    return r.group_by(
+        connector=r.connector,
+        day=r.day,
+        connection_id=r.connection_id,
+        fault=r.fault,
+        status_class=(r.status // 100).cast("int16"),
+        unattributed=r.unattributed,
+        has_user=r.user_id.notnull(),
+    ).aggregate(requests=r.weight.sum(), rows=r.count(), max_weight=r.weight.max())
+
+
+# ---- a check in place --------------------------------------------------------------------
+
+
+def in_place(
+    con: BaseBackend,
+    telemetry: Telemetry,
+    policy: Policy,
+    quality: InputQuality,
+    connectors: Sequence[str] | None = None,
+) -> Aggregates:
+    """One pass over the requests into the rollups an ingest would store, kept in local
+    memory; every figure is computed from them, as from a store or an export."""
+    requests = valid_requests(telemetry, DEFAULT_UNATTRIBUTED, quality, connectors)
+    tables = engine.local_tables(con, build_all(con, requests))
+    unattributed = policy.attribution.unattributed_5xx
+
+    def between(first: dt.date, last: dt.date) -> ibis.Table:
+        r = valid_requests(telemetry, unattributed, quality, connectors)
+        return r.filter((r.time >= _utc(first)) & (r.time < _utc(last + dt.timedelta(days=1))))
+
+    return aggregates_of(tables, unattributed, between)
+
+
+def _date(value) -> dt.date:
+    """A time (pandas or Python) as its UTC day."""
+    if hasattr(value, "tz_convert") and value.tzinfo is not None:
+        value = value.tz_convert("UTC")
+    return value.date() if hasattr(value, "date") else value
+
+
+def _utc(day: dt.date) -> ibis.Value:
+    """Midnight UTC of a day, as a zone-aware literal comparable with `time`."""
+    return ibis.literal(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))

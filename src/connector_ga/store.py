@@ -42,9 +42,10 @@ from .attribution import attribute
 from .config import FieldsSection
 from .errors import InputError
 from .locations import DEFAULT_STORE
-from .metrics.compute import Aggregates, aggregates_of, first_of_each_request, input_quality
+from .metrics.compute import Aggregates, aggregates_of
 from .metrics.model import InputQuality, RejectSample
 from .policy import Policy, load_policy
+from .rollups import first_of_each_request, input_quality
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .sources import Telemetry, read_telemetry
 from .sources.azure_blob import is_blob_url
@@ -1628,3 +1629,95 @@ def rewritten_records(
         known = dict(json.loads(old[before]["sources"])) if before in old else {}
         out.append(segment_record(full, path, rows, [[h, known.get(h)] for h in sorted(hashes)]))
     return out
+
+
+# ---- watch state (issue 15 item 7: persisting what `watch` saw is the store's job) -------
+#
+# The table `watch_state`: one row per connector and thing watched, `kind` 'alert' (key
+# 'page 1h/5m', state 'firing' or 'ok') or 'criterion' (key the criterion id, state its
+# status). `since` is the evaluation time at which the state was first seen, `updated_at`
+# the wall-clock time of the run that last wrote it. The table is created on first write,
+# as the request ledger is, in the store file `--store` names or the default one (made if
+# missing), even when the telemetry is read in place. The rows: trajectory/watch_state.py.
+
+WATCH_STATE_TABLE = "watch_state"
+WATCH_STATE_DDL = f"""CREATE TABLE IF NOT EXISTS {ALIAS}.{WATCH_STATE_TABLE} (
+    connector VARCHAR, kind VARCHAR, key VARCHAR, state VARCHAR,
+    since TIMESTAMPTZ, updated_at TIMESTAMPTZ)"""
+WATCH_STATE_SCHEMA = {
+    "connector": "string",
+    "kind": "string",
+    "key": "string",
+    "state": "string",
+    "since": "timestamp('UTC')",
+    "updated_at": "timestamp('UTC')",
+}
+
+
+def watch_state_path(store: str | Path | None) -> Path:
+    """Where a watch keeps its state: the store given, else the default one."""
+    return Path(store) if store is not None else DEFAULT_STORE
+
+
+def _utc_time(value) -> dt.datetime:
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def load_watch_state(store_path: str | Path, connectors: Sequence[str]):
+    """The recorded state of these connectors (`trajectory.watch_state.State`); empty when
+    nothing was recorded yet."""
+    from .trajectory.watch_state import StateRow
+
+    if not Path(store_path).exists():
+        return {}
+    with Store.open(store_path) as store:
+        if WATCH_STATE_TABLE not in engine.tables_of(store.con, ALIAS):
+            return {}
+        t = store.table(WATCH_STATE_TABLE)
+        frame = t.filter(t.connector.isin(list(connectors))).execute()
+    rows = [
+        StateRow(
+            connector=r.connector,
+            kind=r.kind,
+            key=r.key,
+            state=r.state,
+            since=_utc_time(r.since),
+            updated_at=_utc_time(r.updated_at),
+        )
+        for r in frame.itertuples(index=False)
+    ]
+    return {row.ident: row for row in rows}
+
+
+def save_watch_state(store_path: str | Path, connectors: Sequence[str], rows) -> None:
+    """Replace the state of these connectors with `rows` (`StateRow`s), in one transaction
+    (the store is created when missing)."""
+    records = [
+        {
+            "connector": r.connector,
+            "kind": r.kind,
+            "key": r.key,
+            "state": r.state,
+            "since": r.since,
+            "updated_at": r.updated_at,
+        }
+        for r in rows
+    ]
+    with Store.open(store_path, create=True, write=True) as store:
+        engine.begin(store.con)
+        try:
+            store.con.raw_sql(WATCH_STATE_DDL)
+            if connectors:
+                names = ", ".join("'" + c.replace("'", "''") + "'" for c in connectors)
+                store.con.raw_sql(
+                    f"DELETE FROM {ALIAS}.{WATCH_STATE_TABLE} WHERE connector IN ({names})"
+                )
+            if records:
+                table = ibis.memtable(records, schema=WATCH_STATE_SCHEMA)
+                store.con.insert(WATCH_STATE_TABLE, table, database=ALIAS)
+            engine.commit(store.con)
+        except BaseException:
+            engine.rollback(store.con)
+            raise

@@ -75,10 +75,11 @@ def watch(
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Multi-window burn-rate alerts on the availability error budget; exit 1 when one fires."""
+    from ..api import run_watch
     from ..outputs import watch_terminal
+    from ..store import load_watch_state, save_watch_state, watch_state_path
     from ..trajectory import notify as notifying
-    from ..trajectory import watch_state
-    from ..trajectory.watch import dumps, next_state, record_changes, run_watch, state_path
+    from ..trajectory.watch import dumps, next_state, record_changes
 
     at_time = parse_time(at, "--at")
     webhooks, smtp = notifying.parse_targets(notify or [])
@@ -90,9 +91,9 @@ def watch(
     source = options.for_prepare(cfg, all_connectors=all_connectors)
     with working("reading telemetry and computing burn rates"):
         run = run_watch(**source, at=at_time)
-    where = state_path(options.store)
+    where = watch_state_path(options.store)
     names = [w.connector for w in run.watches]
-    prior = watch_state.load(where, names)
+    prior = load_watch_state(where, names)
     record_changes(run.watches, prior)
 
     console = err if json_out == "-" else Terminal(highlight=False, soft_wrap=True)
@@ -109,7 +110,7 @@ def watch(
     if targets:
         with working("notifying"):
             sent = notifying.notify_all(run.watches, targets)  # a failure: exit 2, nothing kept
-        watch_state.save(where, names, next_state(run.watches, prior, dt.datetime.now(dt.UTC)))
+        save_watch_state(where, names, next_state(run.watches, prior, dt.datetime.now(dt.UTC)))
         for line in sent:
             err.print(f"notified {line}", markup=False)
         if not sent:

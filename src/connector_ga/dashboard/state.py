@@ -33,7 +33,7 @@ from ..result import Result
 from ..store import Store
 from ..trajectory.forecast import DEFAULT_HORIZON
 from ..trajectory.history import History
-from ..trajectory.watch import Watch, watch_prepared
+from ..trajectory.watch import Watch
 
 HISTORY_DAYS = 90  # the readiness timeline, the sparklines and a criterion's series
 RECHECK_SECONDS = 2.0  # read the version again at least this often, whatever stat says
@@ -123,7 +123,7 @@ def build_fleet(options: Options, version: int) -> Fleet:
         run = api.check_prepared(p, scenario=options.scenario, horizon=options.horizon)
         results = {r.connector: r for r in run.results}
         as_of = p.aggs.latest_day
-        watches = {w.connector: w for w in watch_prepared(p)} if _has_alerts(p) else {}
+        watches = {w.connector: w for w in api.watch_prepared(p)} if _has_alerts(p) else {}
         availability = _daily_availability(p, as_of)
         users = _weekly_users(p, as_of)
         data = _data_quality(p, as_of)

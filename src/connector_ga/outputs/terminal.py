@@ -9,7 +9,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Criterion, FixPlan, Forecast, Result, TelemetrySource
+from ..result import FixPlan, Forecast, Result, TelemetrySource
+from .wording import FIX_NAMES, counts_text, fix_sentence, format_threshold, format_value, pct
 
 VERDICT_STYLE = {
     "ready": "bold green",
@@ -19,26 +20,6 @@ VERDICT_STYLE = {
     "insufficient-data": "bold magenta",
 }
 STATUS_STYLE = {"pass": "green", "fail": "red", "insufficient-data": "magenta"}
-
-
-def format_value(c: Criterion) -> str:
-    """A value for people: percentages keep enough digits to show the margin."""
-    if c.value is None:
-        return "—"
-    if isinstance(c.value, str):
-        return c.value
-    if c.id in ("availability", "slo", "success-rate"):
-        return f"{c.value * 100:.3f}%"
-    suffix = " (est.)" if c.estimate else ""
-    return f"{int(c.value):,}{suffix}"
-
-
-def format_threshold(c: Criterion) -> str:
-    if c.threshold is None:
-        return "—"
-    if c.id in ("availability", "slo", "success-rate"):
-        return f"{c.comparison} {c.threshold * 100:g}%"
-    return f"{c.comparison} {c.threshold:g}"
 
 
 def verdict_line(result: Result) -> Text:
@@ -152,8 +133,6 @@ def slo_counts_note(fix) -> str:
 def fix_plan_block(plan: FixPlan) -> Group:
     """Per failing criterion: the smallest set and the value it reaches, the top operations
     with their faults and status codes; then the most affected connections (pseudonymous)."""
-    from .wording import FIX_NAMES, counts_text, fix_sentence, pct  # wording imports this module
-
     parts: list = [Text("fix plan", style="bold")]
     for fix in plan.criteria:
         name = FIX_NAMES.get(fix.criterion, fix.criterion)

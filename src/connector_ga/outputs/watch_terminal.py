@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..trajectory.notify import burn_text, spent_text, when_text
 from ..trajectory.watch import Watch
+from .watch_wording import burn_text, spent_text, when_text
 
 
 def render(w: Watch, console: Console, first: bool) -> None:

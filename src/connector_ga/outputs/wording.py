@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..result import Criterion, CriterionFix, Result
-from .terminal import format_threshold, format_value
 
 RATIO_CRITERIA = ("availability", "slo", "success-rate")
 
@@ -48,7 +47,25 @@ EXCEPTION_TEXT = {
     "customer-requires-production": "a customer requires the connector to be in production",
 }
 
-__all__ = ["format_threshold", "format_value"]
+
+def format_value(c: Criterion) -> str:
+    """A value for people: percentages keep enough digits to show the margin."""
+    if c.value is None:
+        return "—"
+    if isinstance(c.value, str):
+        return c.value
+    if c.id in ("availability", "slo", "success-rate"):
+        return f"{c.value * 100:.3f}%"
+    suffix = " (est.)" if c.estimate else ""
+    return f"{int(c.value):,}{suffix}"
+
+
+def format_threshold(c: Criterion) -> str:
+    if c.threshold is None:
+        return "—"
+    if c.id in ("availability", "slo", "success-rate"):
+        return f"{c.comparison} {c.threshold * 100:g}%"
+    return f"{c.comparison} {c.threshold:g}"
 
 
 def title(criterion_id: str) -> str:

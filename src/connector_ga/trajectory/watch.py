@@ -40,7 +40,7 @@ one recorded by the previous watch of the connector (`from`/`to`: pass, fail,
 insufficient-data; none on the first watch, which has nothing to compare with), then the
 alert episodes that started (`"from": "ok", "to": "firing"`) or resolved (`"from":
 "firing", "to": "ok"`) in this run; an alert never recorded counts as "ok" before.
-What the previous watch recorded lives in the store (`watch_state`); only a watch that
+What the previous watch recorded lives in the store (`store.load_watch_state`); only a watch that
 notifies (`--notify`) records, once every notification went through.
 """
 
@@ -48,24 +48,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import ibis
 
-from .. import engine
 from ..errors import InputError
-from ..metrics.model import InputQuality
+from ..metrics.compute import Aggregates
+from ..metrics.model import ConnectorMetrics
 from ..metrics.series import metric_series
-from ..policy import BURN_STEP_MINUTES, BurnRateAlert, Policy, load_policy
+from ..policy import BURN_STEP_MINUTES, BurnRateAlert, Policy
 from ..result import Result
 from .watch_state import State, StateRow
-
-if TYPE_CHECKING:  # api imports the trajectory modules: imported where used, at run time
-    from ..api import Prepared
 
 SCHEMA = "connector-ga/watch/v1"
 BUCKET_MICROSECONDS = BURN_STEP_MINUTES * 60 * 1_000_000
@@ -348,28 +344,31 @@ def _spent_since(result: Result, at: dt.datetime, consumed: int, allowed: float)
     return at.date()
 
 
-def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
-    """Each judged connector's alerts and budget as of `at` (default: the latest request),
-    from telemetry already prepared (`api.prepare`)."""
-    from ..api import judge
-
-    policy = p.policy
+def watch_of(
+    aggs: Aggregates,
+    policy: Policy,
+    names: Sequence[str],
+    judge: Callable[[ConnectorMetrics], Result],
+    at: dt.datetime | None = None,
+) -> list[Watch]:
+    """Each named connector's alerts and budget as of `at` (default: the latest request),
+    from its aggregates; `judge` turns its metrics into the check's Result."""
     alerts = alert_table(policy)
     share = budget_share(policy)
-    latest = p.aggs.latest_day
-    at = as_utc(at) if at is not None else latest_time(p.aggs.requests_between(latest, latest))
+    latest = aggs.latest_day
+    at = as_utc(at) if at is not None else latest_time(aggs.requests_between(latest, latest))
     longest = max([m for a in alerts for m in (a.long_minutes, a.short_minutes)])
     minutes = max(longest, *EXHAUSTION_WINDOWS.values())
     first = (at - dt.timedelta(minutes=minutes)).date()
-    rows = burn_buckets(p.aggs.requests_between(first, at.date()), at, minutes).execute()
+    rows = burn_buckets(aggs.requests_between(first, at.date()), at, minutes).execute()
     windows = windows_of(rows, minutes // BURN_STEP_MINUTES)
     series = metric_series(
-        p.aggs.daily, p.aggs.weekly_users, policy, [at.date()], p.aggs.spans, chart_points=True
+        aggs.daily, aggs.weekly_users, policy, [at.date()], aggs.spans, chart_points=True
     )
     watches = []
-    for name in p.names:
+    for name in names:
         w = windows.get(name) or Windows({}, minutes // BURN_STEP_MINUTES)
-        result = judge(p, series[name][0])
+        result = judge(series[name][0])
         statuses = [
             AlertStatus(
                 a,
@@ -380,37 +379,6 @@ def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
         ]
         watches.append(Watch(name, at, _budget(result, at, w, share), statuses, result))
     return watches
-
-
-@dataclass
-class WatchRun:
-    watches: list[Watch]
-    quality: InputQuality
-    policy: Policy
-
-
-def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
-    """Read telemetry once (files in place or a store, as `check` takes them) and watch
-    every judged connector as of `at`. The changes are left to `record_changes`."""
-    from ..api import prepare
-
-    policy = options.pop("policy", None)
-    if not isinstance(policy, Policy):
-        policy = load_policy(policy)
-    alert_table(policy)  # before reading anything
-    p = prepare(policy=policy, **options)
-    try:
-        watches = watch_prepared(p, at)
-    except engine.engine_errors() as exc:
-        from ..faults import damaged_segment
-
-        damaged = damaged_segment(exc)
-        if damaged is not None:
-            raise damaged from None
-        raise InputError(f"telemetry cannot be read: {engine.error_line(exc)}") from None
-    finally:
-        p.release()  # the store may be written next (the watch state)
-    return WatchRun(watches=watches, quality=p.quality, policy=policy)
 
 
 # ---- episodes and the recorded state ----------------------------------------------------
@@ -442,9 +410,3 @@ def next_state(watches: Sequence[Watch], prior: State, now: dt.datetime) -> list
             since = before.since if before is not None and before.state == state else w.at
             rows.append(StateRow(w.connector, kind, key, state, since, now))
     return rows
-
-
-def state_path(store: str | Path | None) -> Path:
-    from ..locations import DEFAULT_STORE
-
-    return Path(store) if store is not None else DEFAULT_STORE
