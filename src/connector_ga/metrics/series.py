@@ -16,6 +16,7 @@ Each query reads the small daily aggregate once for the whole list of dates:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -291,21 +292,27 @@ def mac_series(deltas: list[tuple[dt.date, int]], first: dt.date, last: dt.date)
     return series
 
 
+@functools.lru_cache(maxsize=4096)
+def _days(first: dt.date, n: int) -> tuple[dt.date, ...]:
+    """The n consecutive days from `first` (asked again for every projected day)."""
+    return tuple(first + dt.timedelta(days=k) for k in range(n))
+
+
 def apply_mac(
     m: ConnectorMetrics, series: dict[dt.date, int], mac_days: int, lookback: int
 ) -> None:
     """The MAC figures as of m.as_of: its series over the last `mac_days` days, MAC(D), and
     the minimum over the days whose lookback lies inside the telemetry (else MAC(D))."""
-    targets = [m.as_of - dt.timedelta(days=k) for k in range(mac_days - 1, -1, -1)]
-    m.mac_series = [(x, series.get(x, 0)) for x in targets]
+    first = m.as_of - dt.timedelta(days=mac_days - 1)
+    m.mac_series = [(x, series.get(x, 0)) for x in _days(first, mac_days)]
     m.mac_current = m.mac_series[-1][1]
-    qualifying = [
-        (x, n)
-        for x, n in m.mac_series
-        if x - dt.timedelta(days=lookback - 1) >= m.first_day and x <= m.last_day
-    ]
-    if qualifying:
-        m.mac_min_date, m.mac_min = min(qualifying, key=lambda item: (item[1], item[0]))
+    # a day x qualifies when its lookback [x - lookback + 1, x] lies inside the telemetry:
+    # x >= first_day + lookback - 1 and x <= last_day, a run of consecutive days
+    start = max(0, (m.first_day - first).days + lookback - 1)
+    end = min(mac_days, (m.last_day - first).days + 1)
+    if start < end:
+        lowest = min(m.mac_series[start:end], key=lambda item: (item[1], item[0]))
+        m.mac_min_date, m.mac_min = lowest
         m.mac_partial_lookback = False
     else:
         m.mac_min_date, m.mac_min = m.as_of, m.mac_current
