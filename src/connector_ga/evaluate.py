@@ -483,7 +483,9 @@ def evaluate(
             min=m.mac_min,
             min_date=m.mac_min_date,
             partial_lookback=m.mac_partial_lookback,
-            series=[MacPoint(date=d, connections=n) for d, n in m.mac_series],
+            # a point per day of every evaluated day (a forecast evaluates hundreds): built
+            # from figures already typed, without validating each again
+            series=[MacPoint.model_construct(date=d, connections=n) for d, n in m.mac_series],
         ),
         preview_months=months,
         preview_since=since,
