@@ -75,7 +75,9 @@ def project(tmp_path, monkeypatch, telemetry):
 
 
 def invoke(*args: str, env: dict | None = None):
-    return CliRunner().invoke(app, list(args), env=env)
+    # These tests read what a line says; a wide terminal keeps each on one line (the
+    # wrapping at 80 columns is tests/test_terminal_width.py's).
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
 
 
 def parse_eml(path) -> object:
