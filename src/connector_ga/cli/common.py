@@ -19,6 +19,7 @@ import typer
 import typer.core
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from ..errors import InputError
 
@@ -45,6 +46,30 @@ class Terminal(Console):
     def on_broken_pipe(self) -> None:
         self.quiet = True
         _quiet(self.file)
+
+    def print(self, *objects, crop: bool = False, **options) -> None:
+        """Never crop: a path or URL longer than the line is shown whole on its own line
+        (`outputs.fit.Prose` wraps everything else at the width)."""
+        super().print(*objects, crop=crop, **options)
+
+
+class ProseTerminal(Terminal):
+    """A terminal for lines of prose: each printed line wraps at the width between words
+    (never inside a name, a path or a URL), its continuation indented under it."""
+
+    def print(self, *objects, style=None, markup=None, **options) -> None:
+        if len(objects) == 1 and isinstance(objects[0], str | Text):
+            from ..outputs.fit import Prose
+
+            line = objects[0]
+            if isinstance(line, str):
+                use_markup = self._markup if markup is None else markup
+                line = Text.from_markup(line) if use_markup else Text(line)
+            lead = len(line.plain) - len(line.plain.lstrip(" "))
+            line = Text.assemble(line, style=style or "") if style else line
+            options.pop("soft_wrap", None)
+            return super().print(Prose(line, indent=" " * (lead + 2)), **options)
+        return super().print(*objects, style=style, markup=markup, **options)
 
 
 def write_stdout(text: str) -> None:

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from ..errors import InputError
 from .common import Terminal, err, user_errors, write_stdout
@@ -127,10 +125,14 @@ def clouds(
 
 def _print_clouds(result: CloudsResult, written: bool, show_diff: bool) -> None:
     """The table of clouds, then each finding and (with --diff) each diff, on stdout."""
+    from rich.text import Text
+
+    from ..outputs.fit import Col, Fitted, say
+
     console = Terminal(highlight=False)
-    table = Table(title=f"clouds of {result.package}", title_justify="left")
-    for column in ("cloud", "endpoint", "checks", "changes", "edition"):
-        table.add_column(column, overflow="fold")
+    columns = [Col("cloud"), Col("endpoint"), Col("checks"), Col("changes", "right")]
+    columns.append(Col("edition"))
+    rows = []
     for edition in result.editions:
         severities = [finding.severity for finding in edition.findings]
         errors, warnings = severities.count("error"), severities.count("warning")
@@ -141,14 +143,14 @@ def _print_clouds(result: CloudsResult, written: bool, show_diff: bool) -> None:
         )
         where = str(edition.path) if edition.path else ("not written" if written else "—")
         changes = str(len(edition.changes)) if edition.ok else "—"
-        table.add_row(edition.cloud, edition.endpoint, checks, changes, where)
-    console.print(table)
+        rows.append([Text(edition.cloud), Text(edition.endpoint), checks, changes, Text(where)])
+    console.print(Fitted(columns, rows, title=f"clouds of {result.package}"))
     for edition in result.editions:
         for finding in edition.findings:
             where = finding.file + (f":{finding.line}" if finding.line else "")
             style = SEVERITY_STYLE.get(finding.severity, "")
             text = f"{finding.rule} ({where} {finding.pointer}) {finding.message}"
             text += f" — fix: {finding.fix}" if finding.fix else ""
-            console.print(f"[{style}]{finding.severity}[/] {escape(text)}", soft_wrap=True)
+            say(console, Text(finding.severity, style=style) + Text(f" {text}"), indent="  ")
         if show_diff and edition.diff:
             write_stdout(edition.diff)

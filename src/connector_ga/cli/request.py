@@ -18,10 +18,10 @@ from .common import (
     AsOfOpt,
     ConfigOpt,
     ConnectorOpt,
+    ProseTerminal,
     TelemetryCommand,
     TelemetryGroup,
     TelemetryOptions,
-    Terminal,
     WaitOpt,
     err,
     load_config_here,
@@ -110,7 +110,7 @@ def request(
             "ga.toml [support.connector])"
         )
     result = check_run(cfg, options, as_of)
-    console = Terminal(highlight=False, soft_wrap=True)
+    console = ProseTerminal(highlight=False)
     console.print(verdict_line(result))
     store_path = options.store or DEFAULT_STORE
     if send and not force:
@@ -178,7 +178,7 @@ def status(
     cfg = load_config_here(options.config)
     wanted = options.connector or (cfg.connector.id if cfg else None)
     names = [wanted] if wanted else ledger_connectors(store_path)
-    console = Terminal(highlight=False, soft_wrap=True)
+    console = ProseTerminal(highlight=False)
     today = dt.datetime.now(dt.UTC).date()
     found = 0
     for name in names:
@@ -268,7 +268,7 @@ def record_sent(
     day = parse_date(on, "--on")
     sent_at = dt.datetime.combine(day, dt.time(12), dt.UTC) if day else None
     sent = mark_sent(store_path, entry, sent_at)
-    Terminal(highlight=False, soft_wrap=True).print(
+    ProseTerminal(highlight=False).print(
         f"recorded request #{sent.id} for {wanted} as sent on {sent.sent_at:%Y-%m-%d}; "
         f"decision expected by {sent.decision_expected}",
         markup=False,

@@ -225,8 +225,9 @@ def store_info(
     """Connectors, date range, rows and rejects, per ingested file."""
     import json
 
-    from rich.table import Table
+    from rich.text import Text
 
+    from ..outputs.fit import Col, Fitted, say
     from ..store import Store
 
     with Store.open(store) as opened:
@@ -235,33 +236,37 @@ def store_info(
         write_stdout(json.dumps(info, indent=2) + "\n")
         return
     console = Terminal(highlight=False)
-    console.print(
+    say(
+        console,
         f"{info['store']}: {info['rows']:,} requests, {info['rejects']:,} rejected rows, "
-        f"schema v{info['schema_version']}"
+        f"schema v{info['schema_version']}",
+        indent="  ",
     )
-    connectors = Table("connector", "requests", "first", "last", title="connectors")
-    for c in info["connectors"]:
-        connectors.add_row(c["connector"], f"{c['rows']:,}", c["first"], c["last"])
-    console.print(connectors)
-    files = Table(
-        "file", "hash", "format", "ingested", "rows", "stored", "dupes", "rejected", title="files"
-    )
-    for f in info["files"]:
-        files.add_row(
-            f["path"],
-            f["hash"],
-            f["format"],
+    columns = [Col("connector"), Col("requests", "right"), Col("first"), Col("last")]
+    rows = [
+        [Text(c["connector"]), f"{c['rows']:,}", c["first"], c["last"]] for c in info["connectors"]
+    ]
+    console.print(Fitted(columns, rows, title="connectors"))
+    headers = ("file", "hash", "format", "ingested", "rows", "stored", "dupes", "rejected")
+    columns = [Col(h, "right" if i > 3 else "left") for i, h in enumerate(headers)]
+    rows = [
+        [
+            Text(f["path"]),
+            f["hash"][:12],  # a prefix `store forget` accepts; `--json` has the whole hash
+            Text(f["format"]),
             f["ingested_at"],
             f"{f['rows']:,}",
             f"{f['accepted'] - f['duplicates']:,}",
             f"{f['duplicates']:,}",
             f"{f['rejected']:,}",
-        )
-    console.print(files)
+        ]
+        for f in info["files"]
+    ]
+    console.print(Fitted(columns, rows, title="files"))
     for source in info["sources"]:
         # Spaces between the parts: a narrow terminal wraps between them, not inside a name.
         where = source["source"].replace(";", "; ")
-        console.print(f"{where}: complete up to {source['covered_until']}")
+        say(console, f"{where}: complete up to {source['covered_until']}", indent="  ")
 
 
 @store_app.command("prune")

@@ -96,7 +96,7 @@ def watch(
     prior = load_watch_state(where, names)
     record_changes(run.watches, prior)
 
-    console = err if json_out == "-" else Terminal(highlight=False, soft_wrap=True)
+    console = err if json_out == "-" else Terminal(highlight=False)
     for w in run.watches:
         watch_terminal.render(w, console, first=not any(key[0] == w.connector for key in prior))
     payload = dumps(run.watches, fleet=all_connectors)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..trajectory.history import History
+from .fit import say
 
 STATUS_CELL = {"pass": ("+", "green"), "fail": ("x", "red"), "insufficient-data": ("?", "magenta")}
 VERDICT_CELL = {
@@ -53,9 +54,10 @@ def _scale(history: History, days: slice) -> Text:
 
 def render(history: History, console: Console) -> None:
     days = len(history.days)
-    console.print(
+    say(
+        console,
         Text(f"{history.connector}", style="bold")
-        + Text(f"  {history.from_} – {history.to} ({days} days)")
+        + Text(f"  {history.from_} – {history.to} ({days} days)"),
     )
     width = max(14, console.width - LABEL_WIDTH - 1)
     for start in range(0, days, width):
@@ -63,20 +65,20 @@ def render(history: History, console: Console) -> None:
         console.print(Text(" " * LABEL_WIDTH) + _scale(history, block), soft_wrap=True)
         for label, cells in _rows(history, block):
             console.print(Text(f"{label:<{LABEL_WIDTH}}") + cells, soft_wrap=True)
-    console.print(
-        Text(
-            "cells: + pass  x fail  ? insufficient data; verdict: R ready  E with exception  "
-            "W with warnings  N not ready  ? insufficient data",
-            style="dim",
-        )
+    say(
+        console,
+        "cells: + pass  x fail  ? insufficient data; verdict: R ready  E with exception  "
+        "W with warnings  N not ready  ? insufficient data",
+        "dim",
+        indent="  ",
     )
     if not history.changes:
-        console.print("no change in the verdict or any criterion over these days")
+        say(console, "no change in the verdict or any criterion over these days")
         return
-    console.print(Text("changes:", style="bold"))
+    say(console, "changes:", "bold")
     for change in history.changes:
         what = "verdict" if change.what == "verdict" else change.criterion
-        console.print(f"  {change.on}  {what}: {change.from_} → {change.to}", markup=False)
+        say(console, f"  {change.on}  {what}: {change.from_} → {change.to}", indent="    ")
 
 
 def render_all(histories: Sequence[History], console: Console) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from ..review import RequestReview
+from .fit import Col, Fitted, say
 
 
 def _checks_cell(review: RequestReview) -> str:
@@ -19,41 +19,40 @@ def _checks_cell(review: RequestReview) -> str:
 
 
 def render(reviews: Sequence[RequestReview], console: Console) -> None:
-    table = Table(title=f"{len(reviews)} GA request(s) reviewed", title_justify="left")
-    for column in ("request", "connector", "publisher", "claimed", "checks", "measured"):
-        table.add_column(column, overflow="fold")
-    for r in reviews:
-        table.add_row(
-            escape(r.source),
-            escape(r.connector or "?"),
-            escape(r.publisher or "?"),
-            escape(r.claimed_verdict or "?"),
-            _checks_cell(r),
-            escape(r.measured.verdict) if r.measured else "—",
-        )
-    console.print(table)
+    columns = [Col("request"), Col("connector"), Col("publisher", wrap=True), Col("claimed")]
+    columns += [Col("checks", wrap=True), Col("measured")]
+    rows = [
+        [
+            Text(r.source),
+            Text(r.connector or "?"),
+            Text(r.publisher or "?"),
+            Text(r.claimed_verdict or "?"),
+            Text.from_markup(_checks_cell(r)),
+            Text(r.measured.verdict if r.measured else "—"),
+        ]
+        for r in reviews
+    ]
+    console.print(Fitted(columns, rows, title=f"{len(reviews)} GA request(s) reviewed"))
     for r in reviews:
         for check in r.failed:
             if check.skipped:
                 continue
             for problem in check.problems:
-                console.print(
-                    f"[red]{escape(r.source)}: {check.name}:[/] {escape(problem)}", soft_wrap=True
-                )
+                said = Text(f"{r.source}: {check.name}:", style="red") + Text(f" {problem}")
+                say(console, said, indent="  ")
     for r in reviews:
         if r.measured is None:
             continue
-        table = Table(
-            title=f"{r.connector}: claimed vs measured as of {r.measured.as_of}",
-            title_justify="left",
-        )
-        for column in ("criterion", "claimed", "measured", ""):
-            table.add_column(column, overflow="fold")
-        for c in r.measured.criteria:
-            table.add_row(
-                c.criterion,
-                f"{c.claimed_status or '—'} ({escape(c.claimed_value)})",
-                f"{c.measured_status} ({escape(c.measured_value)})",
-                "[red]differs[/]" if c.differs else "",
-            )
-        console.print(table)
+        columns = [Col("criterion"), Col("claimed", wrap=True), Col("measured", wrap=True)]
+        columns.append(Col(""))
+        rows = [
+            [
+                Text(c.criterion),
+                Text(f"{c.claimed_status or '—'} ({c.claimed_value})"),
+                Text(f"{c.measured_status} ({c.measured_value})"),
+                Text("differs", style="red") if c.differs else Text(""),
+            ]
+            for c in r.measured.criteria
+        ]
+        title = f"{r.connector}: claimed vs measured as of {r.measured.as_of}"
+        console.print(Fitted(columns, rows, title=title))

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from ..result import FixPlan, Forecast, Result, TelemetrySource
+from .fit import Col, Fitted, Prose, say
 from .wording import FIX_NAMES, counts_text, fix_sentence, format_threshold, format_value, pct
 
 VERDICT_STYLE = {
@@ -32,14 +32,11 @@ def verdict_line(result: Result) -> Text:
     return text
 
 
-def criteria_table(result: Result, with_detail: bool = True) -> Table:
-    table = Table(show_lines=with_detail, expand=with_detail)
-    table.add_column("criterion", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column("threshold", justify="right", no_wrap=True)
+def criteria_table(result: Result, with_detail: bool = True) -> Fitted:
+    columns = [Col("criterion"), Col("status"), Col("value", "right"), Col("threshold", "right")]
     if with_detail:
-        table.add_column("detail", ratio=1, min_width=20, overflow="fold")
+        columns.append(Col("detail", wrap=True, ratio=1))
+    rows = []
     for c in result.criteria:
         name = Text(c.id)
         if c.level == "recommended":
@@ -47,23 +44,24 @@ def criteria_table(result: Result, with_detail: bool = True) -> Table:
         status = Text(c.status, style=STATUS_STYLE[c.status])
         if c.status == "pass" and c.confident is False:
             status.append(" *", style="yellow")
-        cells = [name, status, format_value(c), format_threshold(c)]
-        table.add_row(*cells, *([Text(c.detail)] if with_detail else []))
-    return table
+        cells = [name, status, Text(format_value(c)), Text(format_threshold(c))]
+        rows.append([*cells, *([Text(c.detail)] if with_detail else [])])
+    return Fitted(columns, rows, show_lines=with_detail, expand=with_detail)
 
 
 def render(result: Result, console: Console) -> None:
-    parts = [verdict_line(result), Text(result.summary)]
+    parts = [Prose(verdict_line(result)), Prose(result.summary)]
     if result.exception_from:
-        parts.append(Text(f"low-usage exception applies from {result.exception_from}"))
+        parts.append(Prose(f"low-usage exception applies from {result.exception_from}"))
     console.print(Panel(Group(*parts), expand=False))
     wide = console.width >= 110
     console.print(criteria_table(result, with_detail=wide))
     if not wide:  # narrow terminals: the details as paragraphs under the table
         for c in result.criteria:
-            console.print(Text(f"{c.id}: ", style="bold") + Text(c.detail))
+            say(console, Text(f"{c.id}: ", style="bold") + Text(c.detail), indent="  ")
     if any(c.confident is False for c in result.criteria):
-        console.print("[yellow]*[/] passes, but the 95% interval still crosses the threshold")
+        note = " passes, but the 95% interval still crosses the threshold"
+        say(console, Text("*", "yellow") + note)
     if result.forecast:
         console.print(forecast_block(result.forecast))
     if result.fix_plan:
@@ -74,19 +72,17 @@ def render(result: Result, console: Console) -> None:
         f"unattributed 5xx {dq.unattributed_5xx:,}, rows without connection "
         f"{dq.rows_without_connection:,}"
     ]
-    console.print("\n".join(lines), highlight=False)
+    say(console, "\n".join(lines))
     if dq.rejected_rows:
         shown = len(dq.reject_samples)
-        console.print(
-            Text(f"rejected rows ({dq.rejected_rows:,}; first {shown} shown):", style="yellow")
-        )
+        say(console, f"rejected rows ({dq.rejected_rows:,}; first {shown} shown):", "yellow")
         for sample in dq.reject_samples:
-            console.print(Text(f"  {sample}"))
+            say(console, f"  {sample}", indent="    ")
     for warning in dq.warnings:
-        console.print(Text("! ", style="yellow") + Text(warning))
-    console.print(f"policy {result.policy.name} {result.policy.version}", style="dim")
+        say(console, Text("! ", style="yellow") + Text(warning), indent="  ")
+    say(console, f"policy {result.policy.name} {result.policy.version}", "dim")
     if dq.source is not None:
-        console.print(Text(read_line(dq.source), style="dim"))
+        say(console, read_line(dq.source), "dim", indent="  ")
 
 
 def read_line(source: TelemetrySource) -> str:
@@ -103,13 +99,16 @@ def read_line(source: TelemetrySource) -> str:
 
 def forecast_block(forecast: Forecast) -> Group:
     """The earliest date a request can pass, and when each failing criterion passes."""
-    lines = [Text(forecast.summary[:1].upper() + forecast.summary[1:], style="bold")]
+    lines = [Prose(forecast.summary[:1].upper() + forecast.summary[1:], "bold")]
     for f in forecast.criteria.values():
-        lines.append(Text("  ") + Text(f.why))
+        lines.append(Prose(Text("  ") + Text(f.why), indent="    "))
     if forecast.exception and forecast.exception.applies_on:
         lines.append(
-            Text(f"  the {forecast.exception.id} exception applies from ")
-            + Text(str(forecast.exception.applies_on))
+            Prose(
+                f"  the {forecast.exception.id} exception applies from "
+                f"{forecast.exception.applies_on}",
+                indent="    ",
+            )
         )
     return Group(*lines)
 
@@ -133,68 +132,67 @@ def slo_counts_note(fix) -> str:
 def fix_plan_block(plan: FixPlan) -> Group:
     """Per failing criterion: the smallest set and the value it reaches, the top operations
     with their faults and status codes; then the most affected connections (pseudonymous)."""
-    parts: list = [Text("fix plan", style="bold")]
+    parts: list = [Prose("fix plan", "bold")]
     for fix in plan.criteria:
         name = FIX_NAMES.get(fix.criterion, fix.criterion)
         line = Text(f"{name} {pct(fix.value)}: ", style="bold")
         line.append(f"fixing {fix_sentence(fix)}")  # Text: operation names are never markup
-        parts.append(line)
+        parts.append(Prose(line, indent="  "))
         if fix.note:
-            parts.append(Text(f"  {fix.note}", style="yellow"))
+            parts.append(Prose(f"  {fix.note}", "yellow", indent="    "))
         slo = fix.criterion == "slo"
-        table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False)
-        table.add_column("  operation", overflow="fold")
-        columns = ["restored alone", "restored in set order"] if slo else []
-        columns += ["connector faults", "failures", "eligible"]
-        for column in columns:
-            table.add_column(column, justify="right", no_wrap=True)
-        table.add_column("status codes", overflow="fold")
+        # Two-line headers: the numbers are short, and a name column must keep its width.
+        headers = ["restored\nalone", "restored in\nset order"] if slo else []
+        headers += ["connector\nfaults", "failures", "eligible"]
+        columns = [Col("  operation"), *(Col(h, "right") for h in headers)]
+        columns.append(Col("status codes", wrap=True))
+        rows = []
         for op in fix.operations[:FIX_OPERATIONS]:
             mark = "* " if op.operation in fix.smallest_set else "  "
             counts = [op.connections_restored or 0, op.connections_restored_in_set] if slo else []
             counts += [op.connector_faults, op.failures, op.eligible]
-            table.add_row(
-                Text(mark + op.operation),
-                *("—" if n is None else f"{n:,}" for n in counts),
-                Text(counts_text(op.statuses)),
+            rows.append(
+                [
+                    Text(mark + op.operation),
+                    *(Text("—" if n is None else f"{n:,}") for n in counts),
+                    Text(counts_text(op.statuses)),
+                ]
             )
-        parts.append(table)
+        parts.append(
+            Fitted(columns, rows, box=None, padding=(0, 1), pad_edge=False, show_edge=False)
+        )
         if slo:
-            parts.append(Text(f"  {slo_counts_note(fix)}", style="dim"))
+            parts.append(Prose(f"  {slo_counts_note(fix)}", "dim", indent="    "))
         if len(fix.operations) > FIX_OPERATIONS:
             more = len(fix.operations) - FIX_OPERATIONS
-            parts.append(Text(f"  … {more} more operation{'' if more == 1 else 's'}"))
+            parts.append(Prose(f"  … {more} more operation{'' if more == 1 else 's'}"))
     if plan.connections:
-        parts.append(Text("most affected connections (pseudonymous id):", style="bold"))
+        parts.append(Prose("most affected connections (pseudonymous id):", "bold"))
         for c in plan.connections[:FIX_CONNECTIONS]:
             bar = "meets the bar" if c.meets_bar else "under the bar"
             parts.append(
-                Text(
+                Prose(
                     f"  {c.connection}  {c.connector_faults:,} connector "
                     f"fault{'' if c.connector_faults == 1 else 's'} in {c.eligible:,} eligible "
-                    f"requests ({pct(c.availability)}, {bar})"
+                    f"requests ({pct(c.availability)}, {bar})",
+                    indent="    ",
                 )
             )
-    parts.append(Text("* the smallest set of operations that makes the criterion pass", "dim"))
+    parts.append(Prose("* the smallest set of operations that makes the criterion pass", "dim"))
     return Group(*parts)
 
 
 def render_fleet(results: Sequence[Result], console: Console) -> None:
-    table = Table(title="connector-ga fleet")
-    for name in (
-        "connector",
-        "verdict",
-        "exception",
-        "availability",
-        "success rate",
-        "SLO",
-        "min WAU",
-        "MAC",
-        "blocking",
-    ):
-        table.add_column(name)
+    headers = ["connector", "verdict", "exception", "availability", "success rate", "SLO"]
+    headers += ["min WAU", "MAC", "blocking"]
+    columns = [Col(h, wrap=h == "blocking") for h in headers]
+    rows = []
     for r in results:
-        row = [r.connector, Text(r.verdict, style=VERDICT_STYLE[r.verdict]), r.exception or ""]
+        row = [
+            Text(r.connector),
+            Text(r.verdict, style=VERDICT_STYLE[r.verdict]),
+            Text(r.exception or ""),
+        ]
         for cid in (
             "availability",
             "success-rate",
@@ -202,10 +200,10 @@ def render_fleet(results: Sequence[Result], console: Console) -> None:
             "weekly-active-users",
             "monthly-active-connections",
         ):
-            row.append(format_value(r.criterion(cid)))
-        row.append(", ".join(r.blocking))
-        table.add_row(*row)
-    console.print(table)
+            row.append(Text(format_value(r.criterion(cid))))
+        row.append(Text(", ".join(r.blocking)))
+        rows.append(row)
+    console.print(Fitted(columns, rows, title="connector-ga fleet", title_justify="center"))
     source = next((r.data_quality.source for r in results if r.data_quality.source), None)
     if source is not None:  # one telemetry for the whole fleet
-        console.print(Text(read_line(source), style="dim"))
+        say(console, read_line(source), "dim", indent="  ")

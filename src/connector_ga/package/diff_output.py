@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
+from ..outputs.fit import Prose
 from .diff import DIFF_SCHEMA, Change, DiffReport
 from .output import dumps
 from .rules_diff import DIFF_RULES, LEVELS
@@ -37,7 +39,10 @@ def _summary(report: DiffReport) -> str:
 
 def render_text(report: DiffReport, console: Console) -> None:
     def say(text: str = "") -> None:
-        console.print(text, soft_wrap=True)
+        # Wrapped between words at the width, under its own indent: never inside a name.
+        line = Text.from_markup(text)
+        indent = " " * (len(line.plain) - len(line.plain.lstrip(" ")) + 2)
+        console.print(Prose(line, indent=indent))
 
     say(f"[bold]{escape(report.old_label)}[/] → [bold]{escape(report.new_label)}[/]")
     for operation, changes in _groups(report):

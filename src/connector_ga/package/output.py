@@ -8,7 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
+from ..outputs.fit import Prose
 from .catalog import MICROSOFT, RULES
 from .clouds import CloudEdition, CloudsResult
 from .editions import Change
@@ -35,10 +37,12 @@ def _where(report: LintReport, finding: Finding) -> str:
 
 def render_text(results: list[LintReport | NotAPackage], console: Console) -> None:
     """Findings grouped by severity with file:line, then the preview and backend summary."""
-    print_line = console.print
 
     def say(text: str = "") -> None:
-        print_line(text, soft_wrap=True)  # a finding stays on one line, whatever the width
+        # Wrapped between words at the width, under its own indent: never inside a name.
+        line = Text.from_markup(text)
+        indent = " " * (len(line.plain) - len(line.plain.lstrip(" ")) + 2)
+        console.print(Prose(line, indent=indent))
 
     reports = [r for r in results if isinstance(r, LintReport)]
     for result in results:
