@@ -167,6 +167,20 @@ def test_history_days_counts_back_from_the_latest_request(tmp_path):
     ]
 
 
+def test_history_from_a_day_without_to_runs_to_the_latest_request(tmp_path):
+    # Requests on 11-01 and 11-05; --from 11-03 alone: the days 11-03, 11-04, 11-05 (it
+    # used to fail with "--from 2026-11-03 is after --to 2000-01-01").
+    rows = rows_on("2026-11-05", 5) + rows_on("2026-11-01", 5)
+    path = write_csv(tmp_path / "t.csv", rows)
+    run = run_history(telemetry=[str(path)], first=dt.date(2026, 11, 3))
+    (results,) = run.results.values()
+    assert [r.as_of for r in results] == [
+        dt.date(2026, 11, 3),
+        dt.date(2026, 11, 4),
+        dt.date(2026, 11, 5),
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -393,7 +393,9 @@ def run_history(
 ) -> HistoryRun:
     """For every day of a range, each connector's Result as of that day (equal to a check
     `--as-of` that day), from the daily aggregate in one pass."""
-    history_days(first, last, days, dt.date(2000, 1, 1))  # bad options fail before reading
+    # bad options fail before reading: the latest request is not known yet, so a range
+    # without --to is checked as if it ended on --from itself
+    history_days(first, last, days, last or first or dt.date(2000, 1, 1))
     return history_prepared(prepare(**options), first=first, last=last, days=days)
 
 
