@@ -253,8 +253,14 @@ def test_slo_operations_ranked_by_connections_restored(plan_of):
 def test_the_terminal_says_what_each_slo_count_is(plan_of):
     console = Console(width=200, record=True)
     console.print(terminal.fix_plan_block(plan_of("slo")))
-    text = " ".join(console.export_text().split())
-    assert "restored alone" in text and "restored in set order" in text
+    raw = console.export_text()
+    text = " ".join(raw.split())
+    # The two counts' columns, headed over two lines ("restored / alone", "restored in /
+    # set order"), and the note saying what each is.
+    header = next(i for i, line in enumerate(raw.splitlines()) if "restored in" in line)
+    assert raw.splitlines()[header].split()[:3] == ["restored", "restored", "in"]
+    assert raw.splitlines()[header + 1].split()[:4] == ["operation", "alone", "set", "order"]
+    assert "restored alone: connections back over the bar if only that operation" in text
     # the set's steps add up to its 5 restored connections (see above): 3 + 2 = 5
     assert "in set order: what each operation of the set adds after the ones before it, " in text
     assert "3 + 2 = 5" in text
