@@ -211,3 +211,43 @@ def pytest_sessionfinish(session, exitstatus):
             reporter.write_line(f"  {line}")
         reporter.write_line("  each test works in its own folder (tmp_path): see tests/conftest.py")
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def ga_toml(
+    folder: Path,
+    *,
+    connector_id: str = "contoso-tasks",
+    title: str = "Contoso Tasks",
+    publisher: str | None = None,
+    preview_since: str = "2026-01-05",
+    paths: list[str] | None = None,
+) -> Path:
+    """A ga.toml declaring everything a `ready` needs (production backend, support)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    publisher_line = f'publisher = "{publisher}"\n' if publisher else ""
+    telemetry = f"paths = {json.dumps(paths)}\n" if paths else ""
+    text = f"""\
+[connector]
+id = "{connector_id}"
+title = "{title}"
+{publisher_line}preview_since = {preview_since}
+
+[telemetry]
+{telemetry}format = "auto"
+
+[backend]
+status = "production"
+evidence = "https://status.contoso.example"
+
+[support.backend]
+hours = ["Mon-Fri 08:00-17:00"]
+timezone = "America/Los_Angeles"
+
+[support.connector]
+hours = ["Mon-Fri 08:00-17:00"]
+timezone = "America/Los_Angeles"
+contact = "help@contoso.example"
+"""
+    path = folder / "ga.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

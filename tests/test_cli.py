@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import ga_toml
 from typer.testing import CliRunner
 
 from connector_ga.cli import app
@@ -138,43 +139,6 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return path
-
-
-def ga_toml(
-    folder: Path,
-    *,
-    connector_id: str = "contoso-tasks",
-    preview_since: str = "2026-01-05",
-    paths: list[str] | None = None,
-) -> Path:
-    """A ga.toml declaring everything a `ready` needs (production backend, support)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    telemetry = f"paths = {json.dumps(paths)}\n" if paths else ""
-    text = f"""\
-[connector]
-id = "{connector_id}"
-title = "Contoso Tasks"
-preview_since = {preview_since}
-
-[telemetry]
-{telemetry}format = "auto"
-
-[backend]
-status = "production"
-evidence = "https://status.contoso.example"
-
-[support.backend]
-hours = ["Mon-Fri 08:00-17:00"]
-timezone = "America/Los_Angeles"
-
-[support.connector]
-hours = ["Mon-Fri 08:00-17:00"]
-timezone = "America/Los_Angeles"
-contact = "help@contoso.example"
-"""
-    path = folder / "ga.toml"
-    path.write_text(text, encoding="utf-8")
     return path
 
 

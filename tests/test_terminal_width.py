@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import write_csv
+from conftest import ga_toml, write_csv
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
@@ -53,30 +53,6 @@ CLOUD_URL = "https://api.contoso-projects-management.us/v1"  # the [clouds] endp
 # BoldSign's "/v1/template/list" is TemplateList; removing it breaks TemplateList and the
 # dropdown of SendDocumentFromTemplate (see test_diff).
 DIFF_NAMES = ("TemplateList", "SendDocumentFromTemplate")
-
-GA_TOML = f"""
-[connector]
-id = "{FLEET_PEER}"
-title = "Fabrikam Projects"
-publisher = "Fabrikam Ltd"
-preview_since = 2026-03-02
-
-[telemetry]
-paths = ["fleet-telemetry.csv"]
-
-[backend]
-status = "production"
-evidence = "https://status.fabrikam.com"
-
-[support.backend]
-hours = ["Mon-Fri 08:00-17:00"]
-timezone = "America/Los_Angeles"
-
-[support.connector]
-hours = ["Mon-Fri 08:00-18:00"]
-timezone = "America/Los_Angeles"
-contact = "connectors@fabrikam.com"
-"""
 
 runner = CliRunner()
 
@@ -125,7 +101,14 @@ def invoke(args: list, width: int, cwd: Path):
 def world(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("width")
     telemetry = write_csv(folder / "fleet-telemetry.csv", _rows())
-    (folder / "ga.toml").write_text(GA_TOML, encoding="utf-8")
+    ga_toml(
+        folder,
+        connector_id=FLEET_PEER,
+        title="Fabrikam Projects",
+        publisher="Fabrikam Ltd",
+        preview_since="2026-03-02",
+        paths=[telemetry.name],
+    )
     shutil.copytree(DATA / "BoldSign", folder / "boldsign-old")
     shutil.copytree(DATA / "BoldSign", folder / "boldsign-new")
     swagger = folder / "boldsign-new" / "apiDefinition.swagger.json"
