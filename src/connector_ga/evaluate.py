@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import GaConfig, SupportHours
@@ -145,7 +146,7 @@ def _slo(m: ConnectorMetrics, rule: CriterionPolicy, bar: CriterionPolicy, z: fl
     return c
 
 
-def _backend_production(
+def backend_production_criterion(
     config: GaConfig | None, rule: CriterionPolicy, package: BackendEvidence | None = None
 ) -> Criterion:
     """The ga.toml declaration and the package's evidence: either showing "not production" fails."""
@@ -187,7 +188,7 @@ def _backend_production(
     )
 
 
-def _support_model(config: GaConfig | None, rule: CriterionPolicy, year_start: dt.date):
+def support_criterion(config: GaConfig | None, rule: CriterionPolicy, year_start: dt.date):
     backend = config.support.backend if config else None
     connector = config.support.connector if config else None
     check = _support_check(
@@ -384,23 +385,38 @@ def _data_quality(m: ConnectorMetrics, quality: InputQuality, policy: Policy) ->
     )
 
 
-def evaluate(
+@dataclass
+class Judgement:
+    """What a day's figures decide: every criterion, the verdict and the exception."""
+
+    criteria: list[Criterion]
+    verdict: str
+    exception: str | None
+    exception_from: dt.date | None
+    failing: list[str]
+    unmeasured: list[str]
+    since: dt.date | None  # preview_since, declared or (inferred) the first telemetry day
+    inferred: bool
+
+
+def judge(
     m: ConnectorMetrics,
-    quality: InputQuality,
     policy: Policy,
     config: GaConfig | None = None,
     backend_criterion: Criterion | None = None,
     backend: BackendEvidence | None = None,
-) -> Result:
-    """Judge one connector: every criterion, the verdict and the exception that applies."""
+) -> Judgement:
+    """Every criterion, the verdict and the exception that applies (no Result around them:
+    a forecast judges hundreds of days and reads only these)."""
     rules = policy.criteria
     z = z_score(policy.statistics.confidence)
     criteria = [
-        backend_criterion or _backend_production(config, rules.backend_production, backend),
+        backend_criterion
+        or backend_production_criterion(config, rules.backend_production, backend),
         _availability(m, rules.availability, z),
         _slo(m, rules.slo, rules.availability, z),
         _success_rate(m, rules.success_rate, z),
-        _support_model(config, rules.support_model, m.as_of),
+        support_criterion(config, rules.support_model, m.as_of),
         wau_criterion(m, rules.weekly_active_users),
         mac_criterion(m, rules.monthly_active_connections, policy.window.mac_lookback_days),
     ]
@@ -413,7 +429,6 @@ def evaluate(
     inferred = since is None
     if inferred:
         since = m.first_day
-    months = whole_months(since, m.as_of) if since else None
 
     required = [c for c in criteria if c.level == "required"]
     recommended = [c for c in criteria if c.level == "recommended"]
@@ -450,6 +465,31 @@ def evaluate(
             verdict = "ready-with-warnings"
             if low_usage.enabled and mac.status != "pass" and applies_from is not None:
                 exception_from = applies_from
+    return Judgement(
+        criteria, verdict, exception, exception_from, failing, unmeasured, since, inferred
+    )
+
+
+def evaluate(
+    m: ConnectorMetrics,
+    quality: InputQuality,
+    policy: Policy,
+    config: GaConfig | None = None,
+    backend_criterion: Criterion | None = None,
+    backend: BackendEvidence | None = None,
+) -> Result:
+    """Judge one connector: every criterion, the verdict and the exception that applies."""
+    rules = policy.criteria
+    j = judge(m, policy, config, backend_criterion, backend)
+    criteria, verdict, exception, exception_from = (
+        j.criteria,
+        j.verdict,
+        j.exception,
+        j.exception_from,
+    )
+    failing, unmeasured, since, inferred = j.failing, j.unmeasured, j.since, j.inferred
+    months = whole_months(since, m.as_of) if since else None
+    recommended = [c for c in criteria if c.level == "recommended"]
 
     summary = _summary(
         verdict,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from statistics import median
 
@@ -29,7 +29,15 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import GaConfig
-from ..evaluate import LOW_USAGE, evaluate, mac_criterion, wau_criterion
+from ..evaluate import (
+    LOW_USAGE,
+    backend_production_criterion,
+    judge,
+    mac_criterion,
+    observed_days,
+    support_criterion,
+    wau_criterion,
+)
 from ..metrics.model import ConnectorMetrics, InputQuality, WeekCount
 from ..metrics.series import (
     Span,
@@ -42,6 +50,7 @@ from ..metrics.series import (
     metric_series,
     wau_mondays,
 )
+from ..months import add_months
 from ..policy import Policy
 from ..result import CriterionForecast, ExceptionForecast, Forecast, ForecastPoint, Result
 from .trend import Trend, theil_sen
@@ -313,17 +322,81 @@ def apply_usage(
 
 
 @dataclass
+class ProjectedDay:
+    """What a forecast reads of a projected day: each criterion's status and value, the
+    verdict and the exception."""
+
+    as_of: dt.date
+    verdict: str
+    exception: str | None
+    status: dict[str, str]
+    value: dict[str, object]
+
+    @classmethod
+    def judged(cls, as_of: dt.date, criteria, verdict: str, exception: str | None):
+        return cls(
+            as_of,
+            verdict,
+            exception,
+            {c.id: c.status for c in criteria},
+            {c.id: c.value for c in criteria},
+        )
+
+    def on(self, day: dt.date) -> ProjectedDay:
+        """The same judgement on another day (nothing it rests on differs)."""
+        return ProjectedDay(day, self.verdict, self.exception, self.status, self.value)
+
+
+@dataclass
 class Projection:
     """What one connector's forecast needs beyond its Result of today."""
 
-    days: list[Result]  # the evaluated future days D+1 … D+horizon
+    days: list[ProjectedDay]  # the future days D+1 … D+horizon
     bands: dict[str, dict[str, dt.date | None]]  # trend criterion -> band -> passes_on
     recent: Recent
     usage: UsageTrends
+    judged: int = 0  # how many of the days were judged (the others repeat the day before)
 
 
-def first_pass(days: Sequence[Result], criterion: str) -> dt.date | None:
-    return next((r.as_of for r in days if r.criterion(criterion).status == "pass"), None)
+def first_pass(days: Sequence[ProjectedDay], criterion: str) -> dt.date | None:
+    return next((r.as_of for r in days if r.status.get(criterion) == "pass"), None)
+
+
+def _stationary_after(horizon: int, scenario: str, window: int) -> int:
+    """How many projected days to compute window figures for: under no-new-faults every
+    projected day carries the same totals and the same number of connections with requests
+    (the one-request remainder rotates, so any `window` consecutive days hold the same), and
+    no fault: from D+window on, the window holds projected days only and its figures stay
+    those of D+window. recent-rate's running fault total does not repeat: every day."""
+    return min(horizon, window) if scenario == "no-new-faults" else horizon
+
+
+def _shifted(m: ConnectorMetrics, day: dt.date, window: int) -> ConnectorMetrics:
+    return replace(m, as_of=day, window_start=day - dt.timedelta(days=window - 1), window_end=day)
+
+
+def _decides(m: ConnectorMetrics, support: str, exception_due: bool) -> tuple:
+    """Everything of a day's figures that a status, a value, the verdict or the exception
+    rests on (`evaluate.judge`); the dates only name the days in the details."""
+    return (
+        m.requests,
+        m.eligible,
+        m.throttled,
+        m.successes,
+        tuple(m.faults.items()),
+        m.connections,
+        m.connections_meeting_bar,
+        m.unattributed_5xx,
+        m.rows_without_connection,
+        m.rows_without_user,
+        observed_days(m),
+        tuple((w.users, w.before_first_day) for w in m.wau),
+        m.first_day,
+        m.mac_min,
+        m.mac_partial_lookback,
+        support,
+        exception_due,
+    )
 
 
 def project(
@@ -337,16 +410,24 @@ def project(
     backends: dict,
     scenario: str = "no-new-faults",
     horizon: int = DEFAULT_HORIZON,
+    *,
+    every_day: bool = False,
 ) -> dict[str, Projection]:
-    """Each connector's future days, evaluated: one query for all of them."""
+    """Each connector's future days, evaluated: one query for all of them.
+
+    The window figures are computed for the days on which they can change, and a day is
+    judged only when something its judgement rests on differs from the day before
+    (`every_day` computes and judges each day: the reference the tests compare with)."""
     names = sorted(n for n in results if n in spans)
     if not names:
         return {}
     as_of = results[names[0]].as_of
+    window = policy.window.reliability_days
+    computed = horizon if every_day else _stationary_after(horizon, scenario, window)
     recent = recent_traffic(daily, names, as_of)
     schema = daily.schema().to_pyarrow()
-    extended = extend(daily, projected_rows(recent, as_of, horizon, scenario, schema))
-    targets = [as_of + dt.timedelta(days=i) for i in range(1, horizon + 1)]
+    extended = extend(daily, projected_rows(recent, as_of, computed, scenario, schema))
+    targets = [as_of + dt.timedelta(days=i) for i in range(1, computed + 1)]
     known = {name: spans[name] for name in names}
     future = metric_series(extended, lambda *_: {}, policy, targets, known, usage=False)
     lookback = policy.window.mac_lookback_days
@@ -357,33 +438,53 @@ def project(
         usage = usage_trends(
             name, spans[name], as_of, daily, weekly_users, policy, mac_by_connector
         )
-        days, bands = [], {cid: {} for cid in TREND_CRITERIA}
-        band_metrics: dict[str, list[ConnectorMetrics]] = {"low": [], "high": []}
-        for m in future[name]:
+        config, backend = configs.get(name), backends.get(name)
+        backend_criterion = backend_production_criterion(config, rules.backend_production, backend)
+        since = config.connector.preview_since if config else None
+        since = since or spans[name].first
+        low_usage = policy.exceptions.low_usage_after_6_months
+        exception_from = add_months(since, low_usage.preview_months) if since else None
+        computed_days = future[name]
+        days: list[ProjectedDay] = []
+        bands = {cid: {} for cid in TREND_CRITERIA}
+        pending = {band: set(TREND_CRITERIA) for band in ("low", "high")}
+        key, judged = None, 0
+        for i in range(horizon):
+            day = as_of + dt.timedelta(days=i + 1)
+            m = computed_days[i] if i < len(computed_days) else None
+            m = m or _shifted(computed_days[-1], day, window)
             apply_usage(m, usage, as_of, policy, "central")
-            days.append(evaluate(m, quality, policy, configs.get(name), backend=backends.get(name)))
-            for band in band_metrics:
-                copy = ConnectorMetrics(**{**vars(m)})
+            support = support_criterion(config, rules.support_model, day)
+            due = exception_from is not None and day >= exception_from
+            now = None if every_day else _decides(m, support.status, due)
+            if now is not None and now == key:
+                days.append(days[-1].on(day))
+            else:
+                j = judge(m, policy, config, backend_criterion)
+                days.append(ProjectedDay.judged(day, j.criteria, j.verdict, j.exception))
+                key, judged = now, judged + 1
+            for band, left in pending.items():
+                if not left:
+                    continue
+                copy = replace(m)
                 apply_usage(copy, usage, as_of, policy, band)
-                band_metrics[band].append(copy)
-        for band, metrics in band_metrics.items():
-            bands["weekly-active-users"][band] = next(
-                (
-                    x.as_of
-                    for x in metrics
-                    if wau_criterion(x, rules.weekly_active_users).status == "pass"
-                ),
-                None,
-            )
-            bands["monthly-active-connections"][band] = next(
-                (
-                    x.as_of
-                    for x in metrics
-                    if mac_criterion(x, rules.monthly_active_connections, lookback).status == "pass"
-                ),
-                None,
-            )
-        out[name] = Projection(days, bands, recent[name], usage)
+                if (
+                    "weekly-active-users" in left
+                    and wau_criterion(copy, rules.weekly_active_users).status == "pass"
+                ):
+                    bands["weekly-active-users"][band] = day
+                    left.discard("weekly-active-users")
+                if (
+                    "monthly-active-connections" in left
+                    and mac_criterion(copy, rules.monthly_active_connections, lookback).status
+                    == "pass"
+                ):
+                    bands["monthly-active-connections"][band] = day
+                    left.discard("monthly-active-connections")
+        for cid in TREND_CRITERIA:
+            for band in ("low", "high"):
+                bands[cid].setdefault(band, None)
+        out[name] = Projection(days, bands, recent[name], usage, judged)
     return out
 
 
@@ -477,9 +578,9 @@ def _series(criteria: dict[str, CriterionForecast], projection: Projection) -> d
         end = min(end or days[0].as_of + dt.timedelta(days=SERIES_DAYS - 1), days[-1].as_of)
         if f.basis == "window":
             out[cid] = [
-                ForecastPoint(date=r.as_of, value=float(r.criterion(cid).value))
+                ForecastPoint(date=r.as_of, value=float(r.value[cid]))
                 for r in days
-                if r.as_of <= end and isinstance(r.criterion(cid).value, int | float)
+                if r.as_of <= end and isinstance(r.value.get(cid), int | float)
             ]
             continue
         usage = projection.usage
@@ -515,11 +616,10 @@ def _ready_basis(today, days, ready_on, criteria) -> str | None:
                 return basis
         return "calendar" if blocking else None
     index = next(i for i, r in enumerate(days) if r.as_of == ready_on)
-    before = days[index - 1] if index else today
-    after = days[index]
-    for c in after.criteria:
-        if c.status == "pass" and before.criterion(c.id).status != "pass":
-            return BASIS[c.id]
+    before = days[index - 1].status if index else {c.id: c.status for c in today.criteria}
+    for cid, status in days[index].status.items():
+        if status == "pass" and before.get(cid) != "pass":
+            return BASIS[cid]
     # No criterion passed that day: the exception began to apply.
     return "calendar"
 
