@@ -650,3 +650,27 @@ def test_burn_rates_are_the_same_on_every_engine(here, engine_name):
         "ticket 3d/6h": (Fraction(5, 18), Fraction(10, 3)),
     }
     assert [a.alert.name for a in w.firing] == ["page 1h/5m"]
+
+
+def test_a_watch_beside_a_check_reuses_its_figures_and_says_the_same(here):
+    # The dashboard watches right after its check and passes the check's figures on
+    # (issue 15 item 4): the same budget as the watch alone, worked by hand as in
+    # test_budget_equals_the_check_and_runs_out_when_worked_by_hand — 864,000 eligible ×
+    # 1/2000 = 432 allowed; 3 × 12 + 1 × 276 = 312 consumed; 120 remaining. A second
+    # connector, clean (864,000 eligible, 0 consumed), is judged beside it.
+    from connector_ga import api
+
+    rows = traffic(lambda k: 3 if k < 12 else 1 if k < 288 else 0)
+    rows += traffic(clean, connector="fabrikam-files")
+    p = api.prepare(telemetry=[write(here, rows)], all_connectors=True)
+    try:
+        run = api.check_prepared(p, trajectory=False)
+        alone, beside = api.watch_prepared(p), api.watch_prepared(p, checked=run)
+    finally:
+        p.release()
+    for watches in (alone, beside):
+        budgets = {w.connector: w.budget for w in watches}
+        assert budgets[CONNECTOR].allowed == pytest.approx(432)
+        assert (budgets[CONNECTOR].consumed, budgets["fabrikam-files"].consumed) == (312, 0)
+        assert budgets[CONNECTOR].remaining == pytest.approx(120)
+    assert [w.to_json_dict() for w in beside] == [w.to_json_dict() for w in alone]

@@ -39,6 +39,7 @@ class CheckRun:
     quality: InputQuality
     policy: Policy
     histories: dict[str, History] = field(default_factory=dict)  # when asked for (reports)
+    figures: dict[str, ConnectorMetrics] = field(default_factory=dict)  # what was judged
 
 
 @dataclass
@@ -308,6 +309,7 @@ def check_prepared(
         quality=p.quality,
         policy=p.policy,
         histories=histories,
+        figures=metrics,
     )
 
 
@@ -467,10 +469,13 @@ class WatchRun:
     policy: Policy
 
 
-def watch_prepared(p: Prepared, at: dt.datetime | None = None) -> list[Watch]:
+def watch_prepared(
+    p: Prepared, at: dt.datetime | None = None, checked: CheckRun | None = None
+) -> list[Watch]:
     """Each judged connector's alerts and budget as of `at` (default: the latest request),
-    from telemetry already prepared."""
-    return watch_of(p.aggs, p.policy, p.names, lambda m: judge(p, m), at)
+    from telemetry already prepared; the figures a `checked` run judged are reused."""
+    known = checked.figures if checked is not None else None
+    return watch_of(p.aggs, p.policy, p.names, lambda m: judge(p, m), at, known)
 
 
 def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:

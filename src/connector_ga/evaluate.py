@@ -31,6 +31,8 @@ from .result import (
 from .support import check_support
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .package.evidence import BackendEvidence
 
 LOW_USAGE = "low-usage-after-6-months"
@@ -399,31 +401,40 @@ class Judgement:
     inferred: bool
 
 
+def reliability_criteria(m: ConnectorMetrics, policy: Policy) -> list[Criterion]:
+    """Availability, the connections meeting the bar and the success rate: what rests on
+    the window's requests (not on users, support or the backend)."""
+    rules = policy.criteria
+    z = z_score(policy.statistics.confidence)
+    criteria = [
+        _availability(m, rules.availability, z),
+        _slo(m, rules.slo, rules.availability, z),
+        _success_rate(m, rules.success_rate, z),
+    ]
+    return [_on_observed_days(c, m, policy) for c in criteria]
+
+
 def judge(
     m: ConnectorMetrics,
     policy: Policy,
     config: GaConfig | None = None,
     backend_criterion: Criterion | None = None,
     backend: BackendEvidence | None = None,
+    reliability: Sequence[Criterion] | None = None,
 ) -> Judgement:
     """Every criterion, the verdict and the exception that applies (no Result around them:
-    a forecast judges hundreds of days and reads only these)."""
+    a forecast judges hundreds of days and reads only these). `reliability`, when given,
+    is `reliability_criteria(m, policy)` already computed (for a day whose request figures
+    equal an earlier day's)."""
     rules = policy.criteria
-    z = z_score(policy.statistics.confidence)
     criteria = [
         backend_criterion
         or backend_production_criterion(config, rules.backend_production, backend),
-        _availability(m, rules.availability, z),
-        _slo(m, rules.slo, rules.availability, z),
-        _success_rate(m, rules.success_rate, z),
+        *(reliability or reliability_criteria(m, policy)),
         support_criterion(config, rules.support_model, m.as_of),
         wau_criterion(m, rules.weekly_active_users),
         mac_criterion(m, rules.monthly_active_connections, policy.window.mac_lookback_days),
     ]
-
-    for k, c in enumerate(criteria):
-        if c.id in ("availability", "slo", "success-rate"):
-            criteria[k] = _on_observed_days(c, m, policy)
 
     since = config.connector.preview_since if config else None
     inferred = since is None

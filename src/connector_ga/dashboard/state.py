@@ -123,7 +123,9 @@ def build_fleet(options: Options, version: int) -> Fleet:
         run = api.check_prepared(p, scenario=options.scenario, horizon=options.horizon)
         results = {r.connector: r for r in run.results}
         as_of = p.aggs.latest_day
-        watches = {w.connector: w for w in api.watch_prepared(p)} if _has_alerts(p) else {}
+        watches = (
+            {w.connector: w for w in api.watch_prepared(p, checked=run)} if _has_alerts(p) else {}
+        )
         availability = _daily_availability(p, as_of)
         users = _weekly_users(p, as_of)
         data = _data_quality(p, as_of)

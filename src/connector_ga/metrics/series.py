@@ -100,6 +100,10 @@ def _between(table: ibis.Table, lo: dt.date, hi: dt.date) -> ibis.Table:
     return table.filter((table.day >= lo) & (table.day <= hi))
 
 
+def _of(table: ibis.Table, names: Sequence[str] | None) -> ibis.Table:
+    return table if names is None else table.filter(table.connector.isin(list(names)))
+
+
 # ---- reliability -------------------------------------------------------------------------
 
 
@@ -175,18 +179,23 @@ def _meets(eligible: ibis.Value, faults: ibis.Value, bar: Fraction, strict: bool
 
 
 def slo_deltas(
-    daily: ibis.Table, policy: Policy, lo: dt.date, hi: dt.date
+    daily: ibis.Table,
+    policy: Policy,
+    lo: dt.date,
+    hi: dt.date,
+    names: Sequence[str] | None = None,
 ) -> dict[str, list[tuple[dt.date, int, int]]]:
     """Per connector, the days on which the number of connections with eligible requests in
     the window, and of those meeting the bar, change: (day, Δconnections, Δmeeting).
 
     A connection's window sums change only when one of its days enters (that day) or leaves
     (that day + window) the window: a running sum over those events gives its sums at each
-    event, hence its state; a change of state is a delta for the connector.
+    event, hence its state; a change of state is a delta for the connector. `names` limits
+    it to those connectors (default: all).
     """
     window = policy.window.reliability_days
     rule = policy.criteria.availability
-    d = _between(daily, lo - dt.timedelta(days=window - 1), hi)
+    d = _of(_between(daily, lo - dt.timedelta(days=window - 1), hi), names)
     d = d.filter(d.connection_id.notnull())
     per = d.group_by("connector", "connection_id", "day").aggregate(
         e=d.requests.sum(where=d.fault != "throttled").fill_null(0),
@@ -247,16 +256,20 @@ def running(
 
 
 def mac_deltas(
-    daily: ibis.Table, lookback: int, lo: dt.date, hi: dt.date
+    daily: ibis.Table,
+    lookback: int,
+    lo: dt.date,
+    hi: dt.date,
+    names: Sequence[str] | None = None,
 ) -> dict[str, list[tuple[dt.date, int]]]:
     """Per connector, the changes of MAC(x) for x in [lo, hi]: +1 on the first day of a
     connection's island of coverage, -1 the day after its coverage ends.
 
     A connection's active days are merged into islands whose coverage is contiguous (next
     active day ≤ previous + lookback), so MAC(x) counts islands covering x: no distinct
-    count per day.
+    count per day. `names` limits it to those connectors (default: all).
     """
-    d = _between(daily, lo - dt.timedelta(days=lookback - 1), hi)
+    d = _of(_between(daily, lo - dt.timedelta(days=lookback - 1), hi), names)
     pairs = d.filter(d.connection_id.notnull()).select("connector", "connection_id", "day")
     pairs = pairs.distinct()
     order = ibis.window(group_by=[pairs.connector, pairs.connection_id], order_by=pairs.day)
@@ -400,9 +413,9 @@ def metric_series(
     }
 
     counts, points = per_day_counts(daily, names, lo - dt.timedelta(days=window - 1), hi)
-    slo = slo_deltas(daily, policy, lo, hi)
+    slo = slo_deltas(daily, policy, lo, hi, names)
     mac_lo = lo - dt.timedelta(days=mac_days - 1)
-    mac = mac_deltas(daily, lookback, mac_lo, hi) if usage else {}
+    mac = mac_deltas(daily, lookback, mac_lo, hi, names) if usage else {}
     mondays = [monday for d in targets for monday in wau_mondays(d, policy.window.wau_weeks)]
     users = weekly_users(names, min(mondays), max(mondays)) if usage else {}
 

@@ -35,6 +35,7 @@ from ..evaluate import (
     judge,
     mac_criterion,
     observed_days,
+    reliability_criteria,
     support_criterion,
     wau_criterion,
 )
@@ -375,9 +376,9 @@ def _shifted(m: ConnectorMetrics, day: dt.date, window: int) -> ConnectorMetrics
     return replace(m, as_of=day, window_start=day - dt.timedelta(days=window - 1), window_end=day)
 
 
-def _decides(m: ConnectorMetrics, support: str, exception_due: bool) -> tuple:
-    """Everything of a day's figures that a status, a value, the verdict or the exception
-    rests on (`evaluate.judge`); the dates only name the days in the details."""
+def _requests_key(m: ConnectorMetrics) -> tuple:
+    """Everything of a day's figures that the reliability criteria rest on
+    (`evaluate.reliability_criteria`); the dates only name the days in the details."""
     return (
         m.requests,
         m.eligible,
@@ -390,6 +391,14 @@ def _decides(m: ConnectorMetrics, support: str, exception_due: bool) -> tuple:
         m.rows_without_connection,
         m.rows_without_user,
         observed_days(m),
+    )
+
+
+def _decides(m: ConnectorMetrics, support: str, exception_due: bool) -> tuple:
+    """Everything of a day's figures that a status, a value, the verdict or the exception
+    rests on (`evaluate.judge`): the requests', then users', support's and the exception's."""
+    return (
+        _requests_key(m),
         tuple((w.users, w.before_first_day) for w in m.wau),
         m.first_day,
         m.mac_min,
@@ -431,7 +440,8 @@ def project(
     known = {name: spans[name] for name in names}
     future = metric_series(extended, lambda *_: {}, policy, targets, known, usage=False)
     lookback = policy.window.mac_lookback_days
-    mac_by_connector = mac_deltas(daily, lookback, as_of - dt.timedelta(days=TREND_DAYS - 1), as_of)
+    trend_first = as_of - dt.timedelta(days=TREND_DAYS - 1)
+    mac_by_connector = mac_deltas(daily, lookback, trend_first, as_of, names)
     rules = policy.criteria
     out = {}
     for name in names:
@@ -448,7 +458,7 @@ def project(
         days: list[ProjectedDay] = []
         bands = {cid: {} for cid in TREND_CRITERIA}
         pending = {band: set(TREND_CRITERIA) for band in ("low", "high")}
-        key, judged = None, 0
+        key, judged, reliability = None, 0, None
         for i in range(horizon):
             day = as_of + dt.timedelta(days=i + 1)
             m = computed_days[i] if i < len(computed_days) else None
@@ -460,7 +470,11 @@ def project(
             if now is not None and now == key:
                 days.append(days[-1].on(day))
             else:
-                j = judge(m, policy, config, backend_criterion)
+                # users or support may change alone (a trend line moves daily): the
+                # reliability criteria are reused while the requests' figures hold
+                if now is None or key is None or now[0] != key[0]:
+                    reliability = reliability_criteria(m, policy)
+                j = judge(m, policy, config, backend_criterion, reliability=reliability)
                 days.append(ProjectedDay.judged(day, j.criteria, j.verdict, j.exception))
                 key, judged = now, judged + 1
             for band, left in pending.items():

@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -350,9 +350,11 @@ def watch_of(
     names: Sequence[str],
     judge: Callable[[ConnectorMetrics], Result],
     at: dt.datetime | None = None,
+    known: Mapping[str, ConnectorMetrics] | None = None,
 ) -> list[Watch]:
     """Each named connector's alerts and budget as of `at` (default: the latest request),
-    from its aggregates; `judge` turns its metrics into the check's Result."""
+    from its aggregates; `judge` turns its metrics into the check's Result. `known` holds
+    figures already computed (a check's): those as of at's day are used, not recomputed."""
     alerts = alert_table(policy)
     share = budget_share(policy)
     latest = aggs.latest_day
@@ -362,13 +364,19 @@ def watch_of(
     first = (at - dt.timedelta(minutes=minutes)).date()
     rows = burn_buckets(aggs.requests_between(first, at.date()), at, minutes).execute()
     windows = windows_of(rows, minutes // BURN_STEP_MINUTES)
+    known = {
+        n: replace(m, operations=[])  # what the watch's own figures would hold
+        for n, m in (known or {}).items()
+        if m.as_of == at.date()
+    }
+    spans = {n: s for n, s in aggs.spans.items() if n in names and n not in known}
     series = metric_series(
-        aggs.daily, aggs.weekly_users, policy, [at.date()], aggs.spans, chart_points=True
+        aggs.daily, aggs.weekly_users, policy, [at.date()], spans, chart_points=True
     )
     watches = []
     for name in names:
         w = windows.get(name) or Windows({}, minutes // BURN_STEP_MINUTES)
-        result = judge(series[name][0])
+        result = judge(known[name] if name in known else series[name][0])
         statuses = [
             AlertStatus(
                 a,
