@@ -182,6 +182,19 @@ def test_a_request_id_repeats_within_its_connector_only(tmp_path):
     store = tmp_path / "one-file.duckdb"
     ingest(store, both)
     assert counts(store) == (12, 1, 0)
+    # A later file of one connector on the same days (r04-r08: r04, r05 stored, r06-r08
+    # new) merges into that connector's rollups only: contoso-tasks 6 + 3 = 9 requests,
+    # fabrikam-crm's 6 as they were (issue 15 item 6: a connector's file rewrites nothing
+    # of another's).
+    later = write_csv(tmp_path / "later.csv", rows(5, start=4))
+    assert "5 rows, 3 stored, 2 already stored" in " ".join(ingest(store, later).stderr.split())
+    per_connector = "SELECT connector, sum(requests) FROM rollup_daily GROUP BY 1 ORDER BY 1"
+    assert query(store, per_connector) == [("contoso-tasks", 9), ("fabrikam-crm", 6)]
+    per_day = query(
+        store, "SELECT day, sum(requests) FROM rollup_daily WHERE connector = 'fabrikam-crm' "
+        "GROUP BY 1 ORDER BY 1",
+    )  # fmt: skip
+    assert [n for _, n in per_day] == [1] * 6  # r00-r05: one a day from 2026-11-10
 
 
 # --- one transaction: a killed ingest leaves nothing -----------------------------------------

@@ -327,11 +327,11 @@ def _rebuilt(
     stored them did (deduplicated against the other segments, pseudonymised with the
     store's salt), kept to its connectors and days: written to `out` when they are as many,
     day by day, as the store lists; else why not."""
-    others: dict[dt.date, list[str]] = {}
+    others: dict[tuple[str, dt.date], list[str]] = {}
     for path, days in indexed.items():
         if path not in unreadable:
-            for _, day in days:
-                others.setdefault(day, []).append(str(folder / path))
+            for connector, day in days:
+                others.setdefault((connector, day), []).append(str(folder / path))
     known = _Known(salt, set(), others)
     batch = _Batch(con, known, Path("unused"), staging)
     for path, shown, digest in found:

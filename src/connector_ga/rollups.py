@@ -240,6 +240,7 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
         ),
         "first": t.time.min(where=accepted),
         "last": t.time.max(where=accepted),
+        "connectors": t.connector.collect(where=accepted, distinct=True),
     }
     for code in REJECT_REASONS:
         metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum().fill_null(0)
@@ -249,6 +250,8 @@ def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None)
     )
     if row["first"] is not None and row["first"] == row["first"]:  # not null, not NaT
         quality.first_day, quality.last_day = _date(row["first"]), _date(row["last"])
+    if row["connectors"] is not None:
+        quality.connectors = {str(c) for c in row["connectors"]}
     if int(row["distinct_hashes"]) != int(row["with_id"]):
         exact = t.aggregate(
             distinct_ids=keyed.nunique(where=accepted & t.request_id.notnull())

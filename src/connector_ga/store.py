@@ -523,7 +523,7 @@ class _Known:
 
     salt: str
     hashes: set[str]
-    segment_days: dict[dt.date, list[str]]  # day -> segment files (any connector)
+    segment_days: dict[tuple[str, dt.date], list[str]]  # (connector, day) -> segment files
     # Segment files a store written before `segment_files` does not describe yet (relative
     # path -> their rows in the index): recorded by this ingest's publish.
     unrecorded: dict[str, int] = field(default_factory=dict)
@@ -532,11 +532,12 @@ class _Known:
 def _known(store_path: Path) -> _Known:
     with Store.open(store_path, create=True) as store:
         hashes = set(store.table("files").hash.execute())
-        rows = store.table("segments").select("day", "path", "ingest", "rows").execute()
-        days: dict[dt.date, list[str]] = {}
+        segments = store.table("segments")
+        rows = segments.select("connector", "day", "path", "ingest", "rows").execute()
+        days: dict[tuple[str, dt.date], list[str]] = {}
         for row in rows.itertuples(index=False):
             day = row.day.date() if hasattr(row.day, "date") else row.day
-            days.setdefault(day, []).append(str(store.segments / row.path))
+            days.setdefault((row.connector, day), []).append(str(store.segments / row.path))
         _remove_staging(store_path, set(rows["ingest"]))
         recorded = set(segment_records(store.con))
         unrecorded = {
@@ -787,14 +788,20 @@ class _Batch:
     def _staged(self) -> list[str]:
         return [str(f) for f in _staged_files(self.staging)]
 
-    def _ids_near(self, first: dt.date, last: dt.date) -> list[ibis.Table]:
+    def _ids_near(self, quality: InputQuality) -> list[ibis.Table]:
         """The request ids already stored, or staged by this ingest, on the days a new id
-        can fall in: [first - 1, last + 1]."""
-        lo = first - dt.timedelta(days=DEDUPE_DAYS)
-        hi = last + dt.timedelta(days=DEDUPE_DAYS)
+        can fall in, [first - 1, last + 1], of the connectors the new rows are of (an id
+        repeats within its connector only): a file of a new connector reads none."""
+        lo = quality.first_day - dt.timedelta(days=DEDUPE_DAYS)
+        hi = quality.last_day + dt.timedelta(days=DEDUPE_DAYS)
         tables = []
         stored = sorted(
-            {f for d, files in self.known.segment_days.items() if lo <= d <= hi for f in files}
+            {
+                f
+                for (c, d), files in self.known.segment_days.items()
+                if c in quality.connectors and lo <= d <= hi
+                for f in files
+            }
         )
         for files in (stored, self._staged()):
             if files:
@@ -816,7 +823,7 @@ class _Batch:
             valid = first_of_each_request(valid)
         fresh = valid
         if quality.first_day is not None:
-            for ids in self._ids_near(quality.first_day, quality.last_day):
+            for ids in self._ids_near(quality):
                 # The stored ids that are among the new ones first: the engine holds the new
                 # ids while it streams the stored ones, so memory follows the new rows, not
                 # history; then the new rows without those (few, usually none).
@@ -1042,13 +1049,18 @@ def _bump_version(con: BaseBackend) -> None:
 
 
 def _merge_rollup(con: BaseBackend, name: str) -> None:
-    """The store's rows of the days (weeks) the new rows touch, merged with the new rows'
-    rollup (`cga_delta_<name>`): sums added, maxima kept, weekly user ids united."""
+    """The store's rows of the connectors and days (weeks) the new rows touch, merged with
+    the new rows' rollup (`cga_delta_<name>`): sums added, maxima kept, weekly user ids
+    united. Another connector's rows stay as they are: a new connector's file rewrites
+    nothing stored."""
     keys, measures = rollups.MERGE[name]
     period = rollups.day_column(name)
     delta = f"cga_delta_{name}"
     target = f"{ALIAS}.rollup_{name}"
-    touched = f"{period} IN (SELECT DISTINCT {period} FROM {delta})"
+    touched = (
+        f"connector IN (SELECT DISTINCT connector FROM {delta}) "
+        f"AND {period} IN (SELECT DISTINCT {period} FROM {delta})"
+    )
     columns = ", ".join(rollups.SCHEMAS[name])
     merged = ", ".join(keys) + "".join(f", {how}({m}) AS {m}" for m, how in measures.items())
     con.raw_sql(

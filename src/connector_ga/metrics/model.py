@@ -102,6 +102,7 @@ class InputQuality:
     sources: set[str] = field(default_factory=set)  # canonical, apim, appinsights, otlp
     first_day: dt.date | None = None  # the UTC days of the first and last accepted rows
     last_day: dt.date | None = None
+    connectors: set[str] = field(default_factory=set)  # of the accepted rows
 
     @property
     def reject_rate(self) -> float:
