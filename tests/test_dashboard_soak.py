@@ -2,7 +2,7 @@
 receives ingests keeps the current version and the one it replaces, never one per version.
 
 The soak: the real server (`connector-ga serve`, its own process on 127.0.0.1), four
-client threads asking for the fleet and connector pages for a minute while three
+client threads asking for the fleet and connector pages for half a minute while three
 `connector-ga ingest` runs publish new versions: no error, the new versions served, and the
 server's RSS at the end within 30% of its RSS after the first answers."""
 
@@ -26,7 +26,7 @@ from connector_ga.dashboard.views import fleet as fleet_view
 from connector_ga.store import Store, ingest
 
 CONNECTORS = ("c0", "c1")
-SOAK_SECONDS = 60
+SOAK_SECONDS = 30  # the suite's time (issue 18 item 7): 14 s after the last ingest is kept
 INGESTS = 3
 CLIENTS = 4
 
@@ -44,7 +44,7 @@ def _day_csv(path: Path, day: str, tag: str) -> Path:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     """Two connectors of 12 connections over 35 days: a version is judged in seconds, so
-    the clients are answered from each new one within the minute."""
+    the clients are answered from each new one within seconds."""
     folder = tmp_path_factory.mktemp("soak")
     sim = folder / "sim.parquet"
     names = [a for name in CONNECTORS for a in ("--connector", name)]
@@ -148,7 +148,7 @@ def _version(store: Path) -> int:
         return s.version()
 
 
-def test_a_minute_of_clients_and_three_ingests_keeps_memory_flat(store, tmp_path):
+def test_half_a_minute_of_clients_and_three_ingests_keeps_memory_flat(store, tmp_path):
     start_version = _version(store)
     paths = ["/index.json", "/c/c0.json?as_of=2026-11-10"]
     paths += [f"/c/{name}.json" for name in CONNECTORS]
@@ -187,8 +187,8 @@ def test_a_minute_of_clients_and_three_ingests_keeps_memory_flat(store, tmp_path
         try:
             answered.wait(timeout=300)
             rss_first = _rss_kib(server.process.pid)
-            for k in range(INGESTS):  # one at about 10, 25 and 40 s into the minute
-                time.sleep(max(0.0, started + 10 + 15 * k - time.monotonic()))
+            for k in range(INGESTS):  # one at about 4, 10 and 16 s into the half minute
+                time.sleep(max(0.0, started + 4 + 6 * k - time.monotonic()))
                 day = f"2026-11-2{1 + k}"
                 done = cli(
                     "ingest",
