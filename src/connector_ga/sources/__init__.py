@@ -184,6 +184,7 @@ def read_telemetry(
         raise InputError("no telemetry given: pass --telemetry PATH or set [telemetry] paths")
     display = dict(found)
     plans: dict[str, FilePlan] = {}
+    singles: dict[str, ibis.Table] = {}  # each file as read to detect its format
     for path, shown in found:
         if fmt in ("csv", "jsonl", "parquet"):
             container = {"jsonl": "json"}.get(fmt, fmt)
@@ -201,6 +202,7 @@ def read_telemetry(
             plans[path] = FilePlan("otlp", "parquet", str(flat))
             continue
         single = read_checked(con, container, [path], display, LABELS.get(source, "telemetry"))
+        singles[path] = single
         if source is None:
             source = detect(shown, container, [c for c in single.columns if c != "_file"], path)
         SOURCES[source].to_canonical_names(single, fields, shown)  # names a missing column
@@ -217,7 +219,12 @@ def read_telemetry(
         else:
             groups.setdefault((plan.source, plan.container, plan.columns), []).append(path)
     for (source, container, _), paths in groups.items():
-        raw = read_checked(con, container, paths, display, LABELS[source])
+        # A group of one file is the table its detection read (on Spark a second read
+        # costs a schema pass and a job)
+        if len(paths) == 1:
+            raw = singles[paths[0]]
+        else:
+            raw = read_checked(con, container, paths, display, LABELS[source])
         plan = FilePlan(source, container, paths[0])
         typed.append(_typed(raw, plan, fields, display[paths[0]], default_connector))
     table = _union(typed)
