@@ -226,4 +226,6 @@ def lake(
 def _quality(con: BaseBackend, root: str) -> InputQuality:
     files = engine.read_single_parquet(con, f"{root.rstrip('/')}/files.parquet").execute()
     rejects = engine.read_single_parquet(con, f"{root.rstrip('/')}/rejects.parquet")
+    # Counted three ways: on Spark, one job brings the (small) table here first.
+    rejects = engine.local_tables(con, {"rejects": rejects})["rejects"]
     return quality_of(files.sort_values("ingested_at"), rejects)
