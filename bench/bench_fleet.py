@@ -23,13 +23,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "tests"))
+sys.path.insert(0, str(HERE / "bench"))
 
-from dashboard_support import Server, get  # noqa: E402
+from bench_dashboard import timed_get  # noqa: E402
+from dashboard_support import Server  # noqa: E402
 
 NAMES = [f"c{i:03d}" for i in range(1, 41)]
 
 
-def cli(tree: Path, *words: str) -> list[str]:
+def cli(*words: str) -> list[str]:
+    """The command line of this interpreter; the tree comes from PYTHONPATH (`env_for`)."""
     return [sys.executable, "-m", "connector_ga.cli", *words]
 
 
@@ -45,10 +48,10 @@ def fleet_store() -> Path:
         sim = folder / "fleet.parquet"
         words = ["simulate", "--out", str(sim), "--days", "60", "--requests-per-day", "2000"]
         subprocess.run(
-            cli(HERE, *words, *[a for n in NAMES for a in ("--connector", n)]),
+            cli(*words, *[a for n in NAMES for a in ("--connector", n)]),
             env=env_for(HERE), check=True, capture_output=True,
         )  # fmt: skip
-        subprocess.run(cli(HERE, "ingest", "--store", str(store), str(sim)), env=env_for(HERE),
+        subprocess.run(cli("ingest", "--store", str(store), str(sim)), env=env_for(HERE),
                        check=True, capture_output=True)  # fmt: skip
     return store
 
@@ -58,7 +61,7 @@ def best_check(tree: Path, store: Path, *words: str, runs: int = 3) -> float:
     for _ in range(runs):
         started = time.perf_counter()
         done = subprocess.run(
-            cli(tree, "check", "--store", str(store), *words, "--json", os.devnull),
+            cli("check", "--store", str(store), *words, "--json", os.devnull),
             env=env_for(tree), capture_output=True,
         )  # fmt: skip
         times.append(time.perf_counter() - started)
@@ -69,14 +72,8 @@ def best_check(tree: Path, store: Path, *words: str, runs: int = 3) -> float:
 
 def first_answers(tree: Path, store: Path, paths: list[str]) -> list[float]:
     """The time of each page asked in turn of a server just started."""
-    times = []
     with Server("--store", str(store), env={"PYTHONPATH": str(tree / "src")}) as s:
-        for path in paths:
-            started = time.perf_counter()
-            status, _, _ = get(s.url + path, timeout=600)
-            assert status == 200, (path, status)
-            times.append(time.perf_counter() - started)
-    return times
+        return [timed_get(s.url + path) for path in paths]
 
 
 def main() -> None:
