@@ -98,7 +98,7 @@ def test_the_cache_holds_the_current_version_only_after_publishes(tmp_path):
             dashboard.cached(("connector", "c0", None), connector_page)
         fleet = dashboard.fleet()
         replaced.append(weakref.ref(fleet))
-        sessions.append(fleet.prepared.con)
+        sessions.append(fleet.prepared.rollups)
         assert dashboard.versions == [first + k]
         del fleet, page
     # One computation per version: 4 versions × 1 = 4 (the 2 repeats of each are cached).
@@ -106,10 +106,10 @@ def test_the_cache_holds_the_current_version_only_after_publishes(tmp_path):
     gc.collect()
     # The 3 replaced Fleets (versions first..first+2) are gone; the current one is held.
     assert [r() is None for r in replaced] == [True, True, True, False]
-    for con in sessions[:3]:
+    for rollups in sessions[:3]:
         with pytest.raises(duckdb.ConnectionException):
-            con.raw_sql("SELECT 1")
-    sessions[3].raw_sql("SELECT 1")  # the current one still answers
+            rollups.rows("SELECT 1")
+    rollups = sessions[3].rows("SELECT 1")  # the current one still answers
 
 
 def test_a_request_on_a_replaced_version_finishes_on_it(tmp_path):
@@ -132,7 +132,7 @@ def test_a_request_on_a_replaced_version_finishes_on_it(tmp_path):
     assert held == [[first, first + 1]]  # the replaced one, still in use, and the new one
     assert dashboard.versions == [first + 1]
     with pytest.raises(duckdb.ConnectionException):
-        old.prepared.con.raw_sql("SELECT 1")
+        old.prepared.rollups.rows("SELECT 1")
 
 
 def _rss_kib(pid: int) -> int:

@@ -24,7 +24,7 @@ from connector_ga import engine
 from connector_ga.api import check_fleet
 from connector_ga.outputs import html_report, markdown, terminal
 from connector_ga.policy import load_policy
-from connector_ga.rollups import in_place, input_quality
+from connector_ga.rollups import check_in_place
 from connector_ga.sources import read_telemetry
 from connector_ga.trajectory.fixplan import _Connection, _restoring_set, fix_plan
 
@@ -107,8 +107,8 @@ def healthy_rows() -> list[dict]:
     return opening + req("healthy", 200, 100, connection_id="conn-healthy")
 
 
-def pseudonym(column):
-    return column.hexdigest("sha256").substr(0, 16)
+def pseudonym(connection: str) -> str:
+    return hashlib.sha256(connection.encode()).hexdigest()[:16]
 
 
 def hashed(raw: str) -> str:
@@ -129,7 +129,8 @@ def runs(tmp_path_factory):
         if engine_name not in aggregates:
             con = engine.connect(engine=engine_name)
             data = read_telemetry(con, [str(path)])
-            aggregates[engine_name] = in_place(con, data, policy, input_quality(data))
+            counted, _ = check_in_place(data)
+            aggregates[engine_name] = counted.rollups(policy.attribution.unattributed_5xx)
         if (engine_name, name) not in done:
             plan = fix_plan(aggregates[engine_name], results[name], policy, pseudonym, 3)
             done[engine_name, name] = (results[name], plan)

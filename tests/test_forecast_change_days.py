@@ -23,13 +23,11 @@ from connector_ga.trajectory.forecast import forecast, project
 
 def forecasts(p, horizon: int, scenario: str, every_day: bool):
     """Each connector's Forecast as of the latest day, and its Projection."""
-    d = p.aggs.latest_day
-    results = {n: judge(p, m) for n, m in metrics_as_of(p.aggs, p.policy, d, p.names).items()}
+    d = p.rollups.latest_day
+    results = {n: judge(p, m) for n, m in metrics_as_of(p.rollups, p.policy, d, p.names).items()}
     projections = project(
         results,
-        p.aggs.daily,
-        p.aggs.weekly_users,
-        p.aggs.spans,
+        p.rollups,
         p.quality,
         p.policy,
         p.configs,

@@ -66,11 +66,9 @@ def test_every_day_of_the_history_equals_a_check_as_of_it(run120, history_duckdb
     # (As `metrics_as_of` does, without its per-operation table: `comparable` leaves the
     # operations out, and no criterion is judged from them.)
     p = prepare(telemetry=[run120])
-    known = {name: p.aggs.spans[name] for name in p.names}
+    known = {name: p.rollups.spans[name] for name in p.names}
     for result in days:
-        one_day = metric_series(
-            p.aggs.daily, p.aggs.weekly_users, p.policy, [result.as_of], known, chart_points=True
-        )
+        one_day = metric_series(p.rollups, p.policy, [result.as_of], known, chart_points=True)
         ((metrics,),) = one_day.values()
         assert comparable(result) == comparable(judge(p, metrics)), result.as_of
     # And the whole check, reading the file anew, on the days the incidents change things.

@@ -81,10 +81,11 @@ def files(tmp_path_factory):
 
 
 def test_a_check_in_place_reads_the_requests_twice_whatever_it_is_asked(files):
-    # Two statements read the requests: the input's quality (rows, rejects, distinct ids:
-    # whether there are duplicates to remove) and the one GROUPING SETS query that yields
-    # all four rollups. Nothing after them reads a request: not the operations, the fix
-    # plan, the forecast, the history of the report, nor a second or fourth connector.
+    # Two statements read the requests: whether a request id repeats (a distinct count of
+    # id hashes, the one aggregate whose groups are the requests themselves) and the one
+    # GROUPING SETS query that yields all four rollups and counts the rows read and
+    # rejected. Nothing after them reads a request: not the operations, the fix plan, the
+    # forecast, the history of the report, nor a second or fourth connector.
     assert scans_of(files[1], trajectory=False) == 2
     assert scans_of(files[1]) == 2  # forecast and fix plan on the rollups
     assert scans_of(files[1], timeline_days=30) == 2  # the report's readiness timeline

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import ibis
-from ibis.backends import BaseBackend
-
-from . import engine as engines
 from .config import GaConfig, load_config
+from .engine_errors import engine_errors, error_line
 from .errors import InputError
 from .evaluate import evaluate
-from .lake import is_export, lake
-from .metrics.compute import Aggregates, metrics_as_of
+from .metrics.compute import metrics_as_of
+from .metrics.local import Rollups
 from .metrics.model import ConnectorMetrics, InputQuality
 from .metrics.series import last_sunday, metric_series
 from .package.evidence import BackendEvidence, package_backend
 from .policy import Policy, load_policy
-from .pseudonyms import local_salt
 from .result import Result, TelemetrySource
-from .rollups import in_place, input_quality
-from .sources import Telemetry, read_telemetry
 from .trajectory import history
 from .trajectory.fixplan import fix_plan
 from .trajectory.forecast import DEFAULT_HORIZON, SCENARIOS, TREND_WEEKS, forecast, project
 from .trajectory.history import History
-from .trajectory.watch import Watch, alert_table, watch_of
+from .trajectory.watch import Watch, alert_table, as_utc, bucket_minutes, watch_of
+
+# The requests of some days, attributed, as the engine reads them (a watch's last hours):
+# the engine's connection and an Ibis table.
+RequestsOf = Callable[[dt.date, dt.date], tuple[Any, Any]]
 
 
 @dataclass
@@ -44,44 +44,28 @@ class CheckRun:
 
 @dataclass
 class Prepared:
-    """Telemetry read and checked, aggregated once: what a check, a history, a forecast
-    and a watch are all computed from."""
+    """Telemetry read once into its rollups (files in place, a store or an export): what a
+    check, a history, a forecast and a watch are all computed from, locally."""
 
-    con: BaseBackend
-    data: Telemetry | None  # files read in place; None for a store or an export
     quality: InputQuality
     policy: Policy
-    aggs: Aggregates
+    rollups: Rollups
     names: list[str]  # the connectors judged
     configs: dict[str, GaConfig | None]  # ga.toml for the connector it declares, else None
     backends: dict[str, BackendEvidence | None]
     source: TelemetrySource | None = None  # what was read: a store, an export, or files
-
-    @property
-    def pseudonymised(self) -> bool:
-        """Whether connection ids are a store's salted hashes already."""
-        return self.data is None
-
-    def pseudonym(self, column: ibis.Value) -> ibis.Value:
-        """A connection id as shown in reports: never the raw id. A store holds salted
-        SHA-256 pseudonyms already; ids read in place are hashed with the local salt."""
-        if self.pseudonymised:
-            return column.substr(0, 16)
-        return (ibis.literal(local_salt()) + column).hexdigest("sha256").substr(0, 16)
+    requests: RequestsOf | None = None  # a watch's last hours
+    pseudonym: Callable[[str], str] = lambda connection: connection[:16]
+    damaged: Callable[[BaseException], InputError] | None = None  # a store's segments
 
     def unreadable(self, exc: BaseException) -> InputError:
-        if self.data is None:
-            from .faults import damaged_segment
-
-            return damaged_segment(exc) or InputError(
-                f"the stored telemetry cannot be read: {engines.error_line(exc)}"
-            )
-        return _unreadable(self.data, exc)
+        if self.damaged is not None:
+            return self.damaged(exc)
+        return InputError(f"telemetry cannot be read: {error_line(exc)}")
 
     def release(self) -> None:
-        """Let go of the engine session (and so of anything it holds open)."""
-        if self.data is None:
-            self.con.disconnect()
+        """Let go of the local session (and so of the memory it holds)."""
+        self.rollups.close()
 
 
 def _pct(value: float) -> str:
@@ -97,13 +81,15 @@ def prepare(
     all_connectors: bool = False,
     policy: Policy | str | Path | None = None,
     max_reject_rate: float | None = None,
-    con: BaseBackend | None = None,
+    con: Any = None,
     store: str | Path | None = None,
     engine: str = "duckdb",
 ) -> Prepared:
-    """Read telemetry (files in place, or a store), check its quality, aggregate it, and
-    settle which connectors are judged and what ga.toml declares for each. Which telemetry
-    is read: see `telemetry_to_read`; `Prepared.source` says what was."""
+    """Read telemetry (files in place, a store or an export) once into its rollups, check
+    its quality, and settle which connectors are judged and what ga.toml declares for
+    each. Which telemetry is read: see `telemetry_to_read`; `Prepared.source` says what
+    was. `con` is an engine connection to read files or an export with (default: a new
+    one of `engine`); a store is read by DuckDB's own API."""
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     patterns, base_dir, store = telemetry_to_read(config, telemetry, store)
@@ -112,62 +98,38 @@ def prepare(
     declared_id = config.connector.id if config else None
     wanted = connector or declared_id
     selection = None if all_connectors else ([wanted] if wanted else None)
+    unattributed = policy.attribution.unattributed_5xx
     if fmt == "export" and len(patterns) != 1:
         raise InputError("--format export: expected one folder that `store export` wrote")
-    data = None
     if store is not None and not patterns:
-        from .store import snapshot
-
         if engine != "duckdb":
             raise InputError(f"--engine {engine}: a store is read with DuckDB; pass --telemetry")
-        stored = snapshot(store, selection)
-        con, quality = stored.con, stored.quality
-        source = TelemetrySource(kind="store", paths=[str(store)], version=stored.version)
-        _check_quality(str(store), quality, policy, max_reject_rate)
-        aggs = stored.aggregates(policy)
-    elif len(patterns) == 1 and (fmt == "export" or is_export(_resolved(patterns[0], base_dir))):
-        root = _resolved(patterns[0], base_dir)
-        source = TelemetrySource(kind="export", paths=[root])
-        con = con or engines.connect(engine=engine)
-        try:
-            aggs, quality = lake(con, root, policy, selection)
-        except engines.engine_errors() as exc:
-            raise InputError(
-                f"{root}: cannot be read as an export: {engines.error_line(exc)}"
-            ) from None
-        _check_quality(root, quality, policy, max_reject_rate)
+        read = _from_store(Path(store), selection, unattributed)
+    elif len(patterns) == 1 and (fmt == "export" or _is_export(_resolved(patterns[0], base_dir))):
+        read = _from_export(_resolved(patterns[0], base_dir), selection, unattributed, con, engine)
     else:
-        con = con or engines.connect(engine=engine)
         fields = config.telemetry.fields if config else None
         azure = config.telemetry.azure if config else None
-        data = read_telemetry(
-            con,
-            patterns,
-            fmt,
-            default_connector=wanted,
-            base_dir=base_dir,
-            fields=fields,
-            identity=azure.credential if azure else "default",
+        read = _from_files(
+            patterns, fmt, base_dir, fields, azure, wanted, selection, unattributed, con, engine
         )
-        source = TelemetrySource(kind="files", paths=[data.name_of(f) for f in data.files])
-        try:
-            quality = input_quality(data, selection)
-            _check_quality(", ".join(data.display.values()), quality, policy, max_reject_rate)
-            aggs = in_place(con, data, policy, quality, selection)
-        except engines.engine_errors() as exc:
-            raise _unreadable(data, exc) from None
-
-    if selection and wanted and wanted not in aggs.spans:
-        others = _connectors_in(data) if data is not None else sorted(aggs.spans)[:20]
-        raise InputError(
-            f"telemetry holds no request for connector '{wanted}'"
-            + (f" (it holds: {', '.join(others)})" if others else "")
-        )
-    if not all_connectors and not wanted and len(aggs.spans) > 1:
-        raise InputError(
-            f"telemetry holds {len(aggs.spans)} connectors ({', '.join(sorted(aggs.spans))}): "
-            "pass --connector ID for one, or --all for a verdict per connector"
-        )
+    try:
+        _check_quality(read.where, read.quality, policy, max_reject_rate)
+        spans = read.rollups.spans
+        if selection and wanted and wanted not in spans:
+            others = sorted(read.seen)[:20]
+            raise InputError(
+                f"telemetry holds no request for connector '{wanted}'"
+                + (f" (it holds: {', '.join(others)})" if others else "")
+            )
+        if not all_connectors and not wanted and len(spans) > 1:
+            raise InputError(
+                f"telemetry holds {len(spans)} connectors ({', '.join(sorted(spans))}): "
+                "pass --connector ID for one, or --all for a verdict per connector"
+            )
+    except BaseException:
+        read.rollups.close()
+        raise
 
     def declares(name: str) -> bool:
         """ga.toml's declarations are about its own connector, and only that one."""
@@ -177,17 +139,158 @@ def prepare(
             return not all_connectors
         return name == declared_id
 
-    names = sorted(aggs.spans)
+    names = sorted(read.rollups.spans)
     return Prepared(
-        con=con,
-        data=data,
-        quality=quality,
+        quality=read.quality,
         policy=policy,
-        aggs=aggs,
+        rollups=read.rollups,
         names=names,
         configs={n: config if declares(n) else None for n in names},
         backends={n: backend if declares(n) else None for n in names},
-        source=source,
+        source=read.source,
+        requests=read.requests,
+        pseudonym=read.pseudonym,
+        damaged=read.damaged,
+    )
+
+
+@dataclass
+class _Read:
+    """One way of reading telemetry, done: its rollups and what `Prepared` keeps of it."""
+
+    rollups: Rollups
+    quality: InputQuality
+    source: TelemetrySource
+    where: str  # what was read, as an error names it
+    seen: set[str]  # every connector with an accepted request, asked for or not
+    requests: RequestsOf
+    pseudonym: Callable[[str], str] = lambda connection: connection[:16]
+    damaged: Callable[[BaseException], InputError] | None = None
+
+
+def _from_store(store: Path, selection: list[str] | None, unattributed: str) -> _Read:
+    """A store's rollups and quality, copied into a local session (no engine)."""
+    from .snapshot import snapshot
+
+    snap = snapshot(store, selection)
+    rollups = snap.rollups(unattributed)
+
+    engines: list = []  # one engine session, opened when a watch first asks
+
+    def requests(first: dt.date, last: dt.date):
+        from . import engine
+        from .attribution import attribute
+        from .store import requests_of
+
+        if not engines:
+            engines.append(engine.connect())
+        con = engines[0]
+        r = requests_of(con, snap.segment_files(first, last))
+        r = r.filter((r.day >= first) & (r.day <= last))
+        if selection:
+            r = r.filter(r.connector.isin(selection))
+        return con, attribute(r, unattributed)
+
+    def damaged(exc: BaseException) -> InputError:
+        from .faults import damaged_segment
+
+        return damaged_segment(exc) or InputError(
+            f"the stored telemetry cannot be read: {error_line(exc)}"
+        )
+
+    return _Read(
+        rollups=rollups,
+        quality=snap.quality,
+        source=TelemetrySource(kind="store", paths=[str(store)], version=snap.version),
+        where=str(store),
+        seen=set(rollups.spans),
+        requests=requests,
+        damaged=damaged,
+    )
+
+
+def _is_export(path: str) -> bool:
+    from .lake import is_export
+
+    return is_export(path)
+
+
+def _from_export(
+    root: str, selection: list[str] | None, unattributed: str, con: Any, engine: str
+) -> _Read:
+    """An export's rollups and quality, read by the engine into a local session."""
+    from . import engine as engines
+    from .attribution import attribute
+    from .lake import lake, requests_of_days
+
+    con = con or engines.connect(engine=engine)
+    try:
+        session, quality = lake(con, root, selection)
+    except engines.engine_errors() as exc:
+        raise InputError(f"{root}: cannot be read as an export: {error_line(exc)}") from None
+    rollups = Rollups(session, unattributed)
+
+    def requests(first: dt.date, last: dt.date):
+        return con, attribute(requests_of_days(con, root, selection, first, last), unattributed)
+
+    return _Read(
+        rollups=rollups,
+        quality=quality,
+        source=TelemetrySource(kind="export", paths=[root]),
+        where=root,
+        seen=set(rollups.spans),
+        requests=requests,
+    )
+
+
+def _from_files(
+    patterns, fmt, base_dir, fields, azure, wanted, selection, unattributed, con, engine
+) -> _Read:
+    """Files read in place, once (`rollups.check_in_place`)."""
+    from . import engine as engines
+    from .pseudonyms import local_salt
+    from .rollups import check_in_place, valid_requests
+    from .sources import read_telemetry
+
+    con = con or engines.connect(engine=engine)
+    data = read_telemetry(
+        con,
+        patterns,
+        fmt,
+        default_connector=wanted,
+        base_dir=base_dir,
+        fields=fields,
+        identity=azure.credential if azure else "default",
+    )
+    try:
+        counted, quality = check_in_place(data, selection)
+    except engines.engine_errors() as exc:
+        raise _unreadable(data, exc) from None
+    salt = local_salt()
+
+    def pseudonym(connection: str) -> str:
+        """Ids read in place are shown hashed with the local salt, never raw."""
+        return hashlib.sha256((salt + connection).encode()).hexdigest()[:16]
+
+    def requests(first: dt.date, last: dt.date):
+        import ibis
+
+        r = valid_requests(data, unattributed, quality, selection)
+        start = ibis.literal(dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC))
+        end = ibis.literal(
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        )
+        return con, r.filter((r.time >= start) & (r.time < end))
+
+    return _Read(
+        rollups=counted.rollups(unattributed),
+        quality=quality,
+        source=TelemetrySource(kind="files", paths=[data.name_of(f) for f in data.files]),
+        where=", ".join(data.display.values()),
+        seen=counted.seen,
+        requests=requests,
+        pseudonym=pseudonym,
+        damaged=lambda exc: _unreadable(data, exc),
     )
 
 
@@ -291,18 +394,18 @@ def check_prepared(
     """`run_check` on telemetry already prepared (the dashboard keeps one per store
     version); `names` judges only those of the prepared connectors."""
     names = list(names) if names is not None else p.names
-    d = as_of or p.aggs.latest_day
+    d = as_of or p.rollups.latest_day
     try:
         if trajectory:  # the forecast's weeks hold the check's: count them all at once
             last_monday = last_sunday(d) - dt.timedelta(days=6)
             first_monday = last_monday - dt.timedelta(weeks=TREND_WEEKS - 1)
-            p.aggs.weekly_users(names, first_monday, last_monday)
-        metrics = metrics_as_of(p.aggs, p.policy, d, names)
+            p.rollups.weekly_users(names, first_monday, last_monday)
+        metrics = metrics_as_of(p.rollups, p.policy, d, names)
         results = {name: judge(p, m) for name, m in metrics.items()}
         if trajectory:
             _add_trajectory(p, results, scenario, horizon)
         histories = _histories(p, _timeline(p, d, timeline_days), names) if timeline_days else {}
-    except engines.engine_errors() as exc:
+    except engine_errors() as exc:
         raise p.unreadable(exc) from None
     return CheckRun(
         results=[results[n] for n in sorted(results)],
@@ -315,7 +418,7 @@ def check_prepared(
 
 def _timeline(p: Prepared, last: dt.date, days: int) -> list[dt.date]:
     """Up to `days` days ending on `last`, from the first telemetry day on."""
-    first = min((s.first for s in p.aggs.spans.values()), default=last)
+    first = min((s.first for s in p.rollups.spans.values()), default=last)
     return [d for d in history_days(None, last, days, last) if d >= first]
 
 
@@ -324,8 +427,8 @@ def _day_results(
 ) -> dict[str, list[Result]]:
     """Each connector's Result as of each target day, from the aggregate in one pass."""
     names = list(names) if names is not None else p.names
-    spans = {n: s for n, s in p.aggs.spans.items() if n in names}
-    series = metric_series(p.aggs.daily, p.aggs.weekly_users, p.policy, targets, spans)
+    spans = {n: s for n, s in p.rollups.spans.items() if n in names}
+    series = metric_series(p.rollups, p.policy, targets, spans)
     return {name: [judge(p, m) for m in series[name]] for name in names}
 
 
@@ -341,9 +444,7 @@ def _add_trajectory(p: Prepared, results: dict[str, Result], scenario: str, hori
     """The forecast of every connector (projected together) and the fix plan of each."""
     projections = project(
         {n: r for n, r in results.items() if r.verdict not in ("ready", "ready-with-exception")},
-        p.aggs.daily,
-        p.aggs.weekly_users,
-        p.aggs.spans,
+        p.rollups,
         p.quality,
         p.policy,
         p.configs,
@@ -353,7 +454,7 @@ def _add_trajectory(p: Prepared, results: dict[str, Result], scenario: str, hori
     )
     for name, result in results.items():
         result.forecast = forecast(result, projections.get(name), p.policy, scenario, horizon)
-        result.fix_plan = fix_plan(p.aggs, result, p.policy, p.pseudonym)
+        result.fix_plan = fix_plan(p.rollups, result, p.policy, p.pseudonym)
 
 
 @dataclass
@@ -410,11 +511,11 @@ def history_prepared(
     names: Sequence[str] | None = None,
 ) -> HistoryRun:
     """`run_history` on telemetry already prepared; `names`: only those connectors."""
-    targets = history_days(first, last, days, p.aggs.latest_day)
+    targets = history_days(first, last, days, p.rollups.latest_day)
     names = list(names) if names is not None else p.names
     try:
         results = _day_results(p, targets, names)
-    except engines.engine_errors() as exc:
+    except engine_errors() as exc:
         raise p.unreadable(exc) from None
     return HistoryRun(
         histories=[history.build(name, results[name]) for name in names],
@@ -432,13 +533,6 @@ def _unreadable(data, exc: BaseException) -> InputError:
         if culprit is not None:
             return InputError(why_unreadable(path, data.name_of(path), plan.container, culprit[1]))
     return InputError(f"telemetry cannot be read: {first_line(exc)}")
-
-
-def _connectors_in(data) -> list[str]:
-    t = data.table
-    t = t.filter(t._reject.isnull())
-    rows = t.select("connector").distinct().limit(20).execute()
-    return sorted(rows["connector"].tolist())
 
 
 def check(
@@ -473,9 +567,21 @@ def watch_prepared(
     p: Prepared, at: dt.datetime | None = None, checked: CheckRun | None = None
 ) -> list[Watch]:
     """Each judged connector's alerts and budget as of `at` (default: the latest request),
-    from telemetry already prepared; the figures a `checked` run judged are reused."""
+    from telemetry already prepared and the buckets of its last hours (the requests of
+    those days, read again: a window ends at any moment, not at the end of a day); the
+    figures a `checked` run judged are reused."""
+    from .rollups import burn_buckets, latest_time
+
     known = checked.figures if checked is not None else None
-    return watch_of(p.aggs, p.policy, p.names, lambda m: judge(p, m), at, known)
+    latest = p.rollups.latest_day
+    if at is None:
+        con, requests = p.requests(latest, latest)
+        at = latest_time(con, requests)
+    at = as_utc(at)
+    minutes = bucket_minutes(p.policy)
+    con, requests = p.requests((at - dt.timedelta(minutes=minutes)).date(), at.date())
+    buckets = burn_buckets(con, requests, at, minutes)
+    return watch_of(p.rollups, p.policy, p.names, lambda m: judge(p, m), at, buckets, known)
 
 
 def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
@@ -488,13 +594,13 @@ def run_watch(*, at: dt.datetime | None = None, **options) -> WatchRun:
     p = prepare(policy=policy, **options)
     try:
         watches = watch_prepared(p, at)
-    except engines.engine_errors() as exc:
+    except engine_errors() as exc:
         from .faults import damaged_segment
 
         damaged = damaged_segment(exc)
         if damaged is not None:
             raise damaged from None
-        raise InputError(f"telemetry cannot be read: {engines.error_line(exc)}") from None
+        raise InputError(f"telemetry cannot be read: {error_line(exc)}") from None
     finally:
         p.release()  # the store may be written next (the watch state)
     return WatchRun(watches=watches, quality=p.quality, policy=policy)

@@ -11,12 +11,12 @@ import csv
 import datetime as dt
 import itertools
 import os
-import sys
 from collections.abc import Sequence
 
 import ibis
 from ibis.backends import BaseBackend
 
+from .engine_errors import engine_errors, error_line  # noqa: F401 (the engine's)
 from .errors import InputError
 
 ENGINES = ("duckdb", "spark")
@@ -146,42 +146,8 @@ def _quiet_query_errors() -> None:
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
-def error_line(exc: BaseException) -> str:
-    """The first line of an engine's error that says what is wrong. A Java error passed on
-    by Py4J starts with "An error occurred while calling o48.parquet": its innermost cause
-    says more ("… is not a Parquet file")."""
-    text = str(exc)
-    java = getattr(exc, "java_exception", None)
-    if java is not None:
-        try:
-            while java.getCause() is not None:
-                java = java.getCause()
-            text = str(java.getMessage() or java.toString())
-        except Exception:  # the JVM is gone: keep Py4J's own text
-            pass
-    lines = text.strip().splitlines()
-    line = lines[0] if lines else type(exc).__name__
-    # Spark quotes a malformed record whole: a binary file would fill the terminal.
-    return line if len(line) <= 200 else line[:200] + "…"
-
-
 def is_spark(con: BaseBackend) -> bool:
     return con.name == "pyspark"
-
-
-def engine_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions an engine raises on unreadable input. Spark's only once PySpark is loaded
-    (no Spark session without it): importing it would cost every DuckDB command a few
-    hundred milliseconds."""
-    import duckdb
-
-    errors: list[type[BaseException]] = [duckdb.Error, ibis.common.exceptions.IbisError]
-    if "pyspark" in sys.modules:
-        from py4j.protocol import Py4JJavaError
-        from pyspark.errors import PySparkException
-
-        errors += [PySparkException, Py4JJavaError]
-    return tuple(errors)
 
 
 def _paths(files: Sequence[str]) -> list[str]:
@@ -310,6 +276,24 @@ def materialize_sql(con: BaseBackend, query: str, prefix: str = "cga_tmp") -> ib
     else:
         con.raw_sql(f"CREATE TEMP TABLE {name} AS {query}")
     return con.table(name)
+
+
+def fetch_arrow(con: BaseBackend, query: str):
+    """A query in the engine's SQL, its rows brought into this process as an Arrow table
+    (DuckDB's own or Spark's Arrow path: no pandas on the way)."""
+    if is_spark(con):
+        frame = _session(con).sql(query)
+        if hasattr(frame, "toArrow"):  # PySpark 4
+            return frame.toArrow()
+        import pyarrow as pa  # PySpark 3.5: the same path, not yet public
+
+        return pa.Table.from_batches(frame._collect_as_arrow(), schema=None)
+    return con.con.sql(query).to_arrow_table()
+
+
+def fetch_rows(con: BaseBackend, expr: ibis.Table) -> list[dict]:
+    """A small result as a list of dicts of Python values."""
+    return fetch_arrow(con, str(con.compile(expr))).to_pylist()
 
 
 def local_tables(con: BaseBackend, tables: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
@@ -660,15 +644,21 @@ def _java_pattern(fmt: str) -> str:
 
 
 @ibis.udf.scalar.builtin(name="xxhash64")
-def _spark_xxhash64(value: str) -> int:
+def _spark_xxhash64(scope: str, value: str) -> int:
     """Spark's 64-bit xxHash (its `hash` is 32-bit: too many collisions for ids)."""
 
 
-def id_hash(column: ibis.Value) -> ibis.Value:
-    """A 64-bit hash of an id, for cheap distinct counts where collisions are checked."""
+@ibis.udf.scalar.builtin(name="hash")
+def _duckdb_hash(scope: str, value: str) -> int:
+    """DuckDB's 64-bit hash of several values at once (no concatenated text to build)."""
+
+
+def id_hash(scope: ibis.Value, column: ibis.Value) -> ibis.Value:
+    """A 64-bit hash of an id within its scope (a request id within its connector), for
+    cheap distinct counts where collisions are checked."""
     if _on_spark(column):
-        return _spark_xxhash64(column)
-    return column.hash()
+        return _spark_xxhash64(scope, column)
+    return _duckdb_hash(scope, column)
 
 
 def _on_spark(expr: ibis.Expr) -> bool:

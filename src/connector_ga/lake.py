@@ -9,10 +9,11 @@ Parquet, the layout Spark and DuckDB both read:
     DIR/weekly_users/connector=…/week=…/*.parquet
     DIR/files.parquet, DIR/rejects.parquet  what was ingested and rejected (data quality)
 
-`check -t DIR` (any engine) reads the rollups, as a check from the store does, so the
-figures are the store's; a day filter reaches the partitions, so a watch's three days read
-three days. The export is written beside DIR and renamed into place: a reader never sees
-half of one.
+`check -t DIR` (any engine) reads the rollups into the local session, as a check from the
+store does, so the figures are the store's; on Spark they are read as a handful of jobs at
+once (one per table), brought back as Arrow. A watch's last days read their partitions
+alone. The export is written beside DIR and renamed into place: a reader never sees half
+of one.
 """
 
 from __future__ import annotations
@@ -23,26 +24,19 @@ import json
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
 from . import engine, rollups
-from .attribution import attribute
 from .errors import InputError
-from .metrics.compute import Aggregates, aggregates_of
+from .metrics.local import NAMES, Rollups, fill
 from .metrics.model import InputQuality
-from .policy import Policy
-from .store import (
-    SCHEMA_VERSION,
-    SEGMENT_COLUMNS,
-    Store,
-    lock_path,
-    quality_of,
-    requests_of,
-    snapshot,
-)
+from .snapshot import SCHEMA_VERSION, Snapshot, quality_of, quoted, snapshot
+from .store import SEGMENT_COLUMNS, Store, lock_path
 from .waiting import exclusive_lock
 
 SCHEMA = "connector-ga/export/v1"
@@ -61,10 +55,6 @@ def columns_of(name: str) -> dict[str, str]:
     """A table's columns and their types (partition columns included), as Ibis types."""
     sql = SEGMENT_COLUMNS if name == "requests" else rollups.SCHEMAS[name]
     return {column: rollups.SQL_TYPES[kind] for column, kind in sql.items()}
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # ---- writing -----------------------------------------------------------------------------
@@ -86,43 +76,47 @@ def export(store_path: str | Path, out: str | Path, *, overwrite: bool = False) 
             with Store.open(store_path) as store:
                 salt, version = store.salt, store.version()
                 files = store.segment_files()
-            manifest = _write(snap.con, snap, files, partial, salt, version)
+            manifest = _write(snap, files, partial, salt, version)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
         finally:
-            snap.con.disconnect()
+            snap.session.close()
     if out.exists():
         shutil.rmtree(out)
     partial.rename(out)
     return manifest
 
 
-def _write(con: BaseBackend, snap, files: list[str], folder: Path, salt: str, version: int):
+def _write(snap: Snapshot, files: list[str], folder: Path, salt: str, version: int):
+    """The snapshot's tables and the segment files, written by its local session."""
+    con = snap.session
     folder.mkdir(parents=True)
     counts: dict[str, int] = {}
-    sources = {"requests": requests_of(con, files)}
-    sources.update(snap.tables)
-    for name, table in sources.items():
-        counts[name] = int(table.count().execute())
+    listed = ", ".join(quoted(f) for f in files)
+    segments = ", ".join(SEGMENT_COLUMNS)
+    sources = {name: f"SELECT {', '.join(columns_of(name))} FROM rollup_{name}" for name in NAMES}
+    if files:
+        sources["requests"] = (
+            f"SELECT {segments} FROM read_parquet([{listed}], hive_partitioning = false)"
+        )
+    for name, query in sources.items():
+        con.execute(f"CREATE TEMP TABLE cga_export_{name} AS {query}")
+        (counts[name],) = con.execute(f"SELECT count(*) FROM cga_export_{name}").fetchone()
         if counts[name]:
-            name_in_sql = f"cga_export_{name}"
-            con.create_table(name_in_sql, obj=table.select(*columns_of(name)), temp=True)
             partitions = ", ".join(PARTITIONS[name])
-            con.raw_sql(
-                f"COPY {name_in_sql} TO {_quoted(str(folder / name))} (FORMAT PARQUET, "
+            con.execute(
+                f"COPY cga_export_{name} TO {quoted(str(folder / name))} (FORMAT PARQUET, "
                 f"PARTITION_BY ({partitions}), FILENAME_PATTERN 'part-{{i}}')"
             )
+        con.execute(f"DROP TABLE cga_export_{name}")
     for name in ("files", "rejects"):
-        con.raw_sql(
-            f"COPY cga_{name} TO {_quoted(str(folder / f'{name}.parquet'))} (FORMAT PARQUET)"
+        con.execute(
+            f"COPY cga_{name} TO {quoted(str(folder / f'{name}.parquet'))} (FORMAT PARQUET)"
         )
-    days = (
-        snap.tables["daily"]
-        .group_by("connector")
-        .aggregate(first=snap.tables["daily"].day.min(), last=snap.tables["daily"].day.max())
-        .execute()
-    )
+    days = con.execute(
+        "SELECT connector, min(day), max(day) FROM rollup_daily GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     manifest = {
         "schema": SCHEMA,
         "store_schema_version": SCHEMA_VERSION,
@@ -131,8 +125,8 @@ def _write(con: BaseBackend, snap, files: list[str], folder: Path, salt: str, ve
         "salt_id": hashlib.sha256(salt.encode()).hexdigest()[:16],
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "connectors": {
-            row.connector: {"first_day": str(_day(row.first)), "last_day": str(_day(row.last))}
-            for row in days.itertuples(index=False)
+            connector: {"first_day": str(first), "last_day": str(last)}
+            for connector, first, last in days
         },
         "tables": {
             name: {"rows": counts.get(name, 0), "partitioning": list(PARTITIONS[name])}
@@ -142,10 +136,6 @@ def _write(con: BaseBackend, snap, files: list[str], folder: Path, salt: str, ve
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
-
-
-def _day(value) -> dt.date:
-    return value.date() if hasattr(value, "date") else value
 
 
 # ---- reading -----------------------------------------------------------------------------
@@ -175,57 +165,70 @@ def read_manifest(con: BaseBackend, root: str) -> dict:
     return manifest
 
 
-def _empty(columns: dict[str, str]) -> ibis.Table:
-    """A table of no rows with these columns' types (Arrow keeps them; empty lists would
-    be read as floats)."""
-    return ibis.memtable(ibis.schema(columns).to_pyarrow().empty_table())
-
-
-def _table(con: BaseBackend, root: str, name: str, manifest: dict) -> ibis.Table:
-    columns = columns_of(name)
+def _query(con: BaseBackend, root: str, name: str, manifest: dict, connectors) -> str | None:
+    """A rollup of the export as the engine reads it (None: the export has none of it)."""
     if not manifest["tables"].get(name, {}).get("rows"):
-        return _empty(columns)
-    return engine.read_hive_parquet(con, f"{root.rstrip('/')}/{name}", columns, PARTITIONS[name])
+        return None
+    t = engine.read_hive_parquet(
+        con, f"{root.rstrip('/')}/{name}", columns_of(name), PARTITIONS[name]
+    )
+    if connectors:
+        t = t.filter(t.connector.isin(list(connectors)))
+    return str(con.compile(t))
 
 
 def lake(
-    con: BaseBackend, root: str, policy: Policy, connectors: list[str] | None = None
-) -> tuple[Aggregates, InputQuality]:
+    con: BaseBackend, root: str, connectors: list[str] | None = None
+) -> tuple[duckdb.DuckDBPyConnection, InputQuality]:
     """An export read in place, on DuckDB or Spark: its rollups (of the named connectors)
-    as a check's aggregates. A local path is read as an absolute one: a Spark Connect
-    server resolves a relative path against its own folder, not the user's."""
+    and what was ingested (files, rejects), brought into a local session — on Spark as one
+    job per table, all at once. Returns the session (holding `rollup_<name>`, `cga_files`,
+    `cga_rejects`) and the data quality. A local path is
+    read as an absolute one: a Spark Connect server resolves a relative path against its
+    own folder, not the user's."""
     if "://" not in root:
         root = os.path.abspath(root)
     manifest = read_manifest(con, root)
-    tables = {name: _table(con, root, name, manifest) for name in rollups.NAMES}
-    if connectors:
-        tables = {n: t.filter(t.connector.isin(connectors)) for n, t in tables.items()}
-    unattributed = policy.attribution.unattributed_5xx
-    tables = engine.local_tables(con, tables)
-
-    def between(first: dt.date, last: dt.date) -> ibis.Table:
-        """The requests of these days: their partitions alone are read."""
-        days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
-        columns = columns_of("requests")
-        r = None
-        if manifest["tables"]["requests"]["rows"]:
-            folder = f"{root.rstrip('/')}/requests"
-            r = engine.read_hive_parquet(
-                con, folder, columns, PARTITIONS["requests"], only=("day", days)
+    queries = {name: _query(con, root, name, manifest, connectors) for name in NAMES}
+    for name in ("files", "rejects"):
+        t = engine.read_single_parquet(con, f"{root.rstrip('/')}/{name}.parquet")
+        queries[name] = str(con.compile(t))
+    wanted = {name: q for name, q in queries.items() if q is not None}
+    workers = len(wanted) if engine.is_spark(con) else 1  # Spark runs jobs side by side
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        fetched = dict(
+            zip(
+                wanted, pool.map(lambda q: engine.fetch_arrow(con, q), wanted.values()), strict=True
             )
-        if r is None:
-            r = _empty(columns)
-        if connectors:
-            r = r.filter(r.connector.isin(connectors))
-        return attribute(r, unattributed)
+        )
+    session = Rollups.session()
+    for name in NAMES:
+        if name in fetched:
+            fill(session, name, fetched[name])
+    for name in ("files", "rejects"):
+        session.register("cga_incoming", fetched[name])
+        session.execute(f"CREATE TABLE cga_{name} AS SELECT * FROM cga_incoming")
+        session.unregister("cga_incoming")
+    return session, quality_of(session)
 
-    aggs = aggregates_of(tables, unattributed, between)
-    return aggs, _quality(con, root)
 
-
-def _quality(con: BaseBackend, root: str) -> InputQuality:
-    files = engine.read_single_parquet(con, f"{root.rstrip('/')}/files.parquet").execute()
-    rejects = engine.read_single_parquet(con, f"{root.rstrip('/')}/rejects.parquet")
-    # Counted three ways: on Spark, one job brings the (small) table here first.
-    rejects = engine.local_tables(con, {"rejects": rejects})["rejects"]
-    return quality_of(files.sort_values("ingested_at"), rejects)
+def requests_of_days(
+    con: BaseBackend, root: str, connectors: list[str] | None, first: dt.date, last: dt.date
+) -> ibis.Table:
+    """The requests of these days: their partitions alone are read."""
+    if "://" not in root:
+        root = os.path.abspath(root)
+    manifest = read_manifest(con, root)
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    columns = columns_of("requests")
+    r = None
+    if manifest["tables"]["requests"]["rows"]:
+        folder = f"{root.rstrip('/')}/requests"
+        r = engine.read_hive_parquet(
+            con, folder, columns, PARTITIONS["requests"], only=("day", days)
+        )
+    if r is None:
+        r = ibis.memtable(ibis.schema(columns).to_pyarrow().empty_table())
+    if connectors:
+        r = r.filter(r.connector.isin(connectors))
+    return r

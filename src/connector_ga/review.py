@@ -599,7 +599,7 @@ def _measure(
                         )
                     )
                     continue
-                m = metrics_as_of(prepared.aggs, policy, result.as_of, [result.connector])
+                m = metrics_as_of(prepared.rollups, policy, result.as_of, [result.connector])
                 backend = _backend_claim(
                     next((c for c in result.criteria if c.id == "backend-production"), None),
                     review.config,

@@ -1,42 +1,53 @@
-"""Where requests become rollups: the one pass over the canonical requests, with the input
-quality counted on the way, into per-day (and per-ISO-week) tables from which every figure
-of a check, a history, a forecast and a fix plan is computed (`metrics/compute.py` reads
-them), so that nothing after this module reads a request.
+"""Where requests become rollups: the one pass over the canonical requests, on the engine
+that reads them (DuckDB, or Spark), with the input quality counted on the way.
 
-They are computed at ingest over the new requests only (attributed with the default rule:
-an unattributed 5xx is a connector fault), merged into the store, and exported as they
-are; a check of files in place keeps them in memory (`in_place`). Each keeps the
-`unattributed` flag, so a policy that counts unattributed 5xx as backend faults
-re-attributes them when it reads (`metrics/compute.py`, the views):
-- `daily`: requests per connector, day, connection, fault, status class (reliability,
-  SLO, MAC, the daily points; exactly the daily aggregate of a check in place);
-- `weekly_users`: the distinct pseudonymous users of each connector and ISO week, as the
-  ids themselves, so WAU stays an exact count whatever ingests added to a week;
-- `operations`: requests per connector, day, operation, fault, status, error reason
-  (a check's operations and the fix plan);
-- `connection_operations`: connector faults per connector, day, connection and operation
-  (which operations put a connection under the SLO bar).
+`roll_up` is the one function. A check of files in place keeps what it returns in memory
+(`local.Rollups`), an ingest persists it in the store (over the new rows only), an export
+holds the store's as Parquet; nothing after it reads a request (but a watch's last hours,
+`burn_buckets`: its windows end at any moment, not at the end of a day).
+
+The requests are read by two statements, whatever the connectors and features asked:
+- whether a request id repeats (a distinct count of 64-bit hashes of connector and id:
+  the bare cost of deduplication, and the one aggregate whose groups are the requests);
+- one GROUPING SETS query that groups every row once per set: the finest grain of the
+  three per-day rollups (connector, day, connection, operation, fault, status, error
+  reason), and the users of each ISO week; every set is keyed by the reject reason too,
+  so the rows read and rejected (by reason) are counted by the same statement.
+Only bad input costs more: repeated ids are deduplicated (the earliest row of each) by a
+window in the same grouping query, and rejected rows are located file by file.
+
+The grouped rows come back to this process (Arrow) and the four rollups are cut from them
+by the local session (`derive`), attributed with the default rule (an unattributed 5xx is
+a connector fault), each keeping the `unattributed` flag so a policy that counts those as
+backend faults re-attributes them when it reads (`local.Rollups`):
+- `daily`: requests per connector, day, connection, fault, status class;
+- `weekly_users`: the distinct users of each connector and ISO week, as the ids themselves,
+  so WAU stays an exact count whatever ingests added to a week;
+- `operations`: requests per connector, day, operation, fault, status, error reason;
+- `connection_operations`: connector faults per connector, day, connection and operation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import ibis
 from ibis.backends import BaseBackend
 
 from . import engine
 from .attribution import DEFAULT_UNATTRIBUTED, attribute
-from .metrics.compute import Aggregates, aggregates_of  # where rollups become metrics
+from .metrics.local import NAMES, SCHEMAS, Rollups, raw_name
 from .metrics.model import InputQuality, RejectSample
-from .policy import Policy
 from .schema import REJECT_REASONS
 from .sources import Telemetry
 
+__all__ = ["NAMES", "SCHEMAS", "roll_up", "Pass", "check_in_place"]
+
 MAX_SAMPLES = 10
 
-# table -> (its key columns, {measure: how two rows of one key merge})
+# table -> (its key columns, {measure: how two rows of one key merge}): an ingest's merge
 MERGE: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "daily": (
         ("connector", "day", "connection_id", "fault", "status_class", "unattributed", "has_user"),
@@ -52,42 +63,6 @@ MERGE: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
         {"connector_faults": "sum"},
     ),
 }
-NAMES = tuple(MERGE)
-
-SCHEMAS: dict[str, dict[str, str]] = {
-    "daily": {
-        "connector": "VARCHAR",
-        "day": "DATE",
-        "connection_id": "VARCHAR",
-        "fault": "VARCHAR",
-        "status_class": "SMALLINT",
-        "unattributed": "BOOLEAN",
-        "has_user": "BOOLEAN",
-        "requests": "BIGINT",
-        "rows": "BIGINT",
-        "max_weight": "BIGINT",
-    },
-    "weekly_users": {"connector": "VARCHAR", "week": "DATE", "user_id": "VARCHAR"},
-    "operations": {
-        "connector": "VARCHAR",
-        "day": "DATE",
-        "operation": "VARCHAR",
-        "fault": "VARCHAR",
-        "status": "BIGINT",
-        "error_reason": "VARCHAR",
-        "unattributed": "BOOLEAN",
-        "requests": "BIGINT",
-    },
-    "connection_operations": {
-        "connector": "VARCHAR",
-        "day": "DATE",
-        "connection_id": "VARCHAR",
-        "operation": "VARCHAR",
-        "unattributed": "BOOLEAN",
-        "connector_faults": "BIGINT",
-    },
-}
-
 
 # The SQL types of the store's tables as Ibis types (the segments' TIMESTAMPTZ and DOUBLE too).
 SQL_TYPES = {
@@ -101,178 +76,295 @@ SQL_TYPES = {
 }
 
 
-def ibis_schema(name: str) -> ibis.Schema:
-    """A rollup's columns with their Ibis types."""
-    return ibis.schema({column: SQL_TYPES[kind] for column, kind in SCHEMAS[name].items()})
-
-
 def day_column(name: str) -> str:
     """The column that says which UTC day (or ISO week) a rollup row belongs to."""
     return "week" if name == "weekly_users" else "day"
 
 
-# ---- from requests (at ingest) ------------------------------------------------------------
+# ---- the grouping ------------------------------------------------------------------------
 
-
-def build(name: str, requests: ibis.Table) -> ibis.Table:
-    """A rollup of valid requests attributed with the default rule (`attribute` with
-    DEFAULT_UNATTRIBUTED), with `day`."""
-    r = requests
-    if name == "daily":
-        out = daily_aggregate(r)
-    elif name == "weekly_users":
-        r = r.filter(r.user_id.notnull())
-        out = r.select(
-            connector=r.connector, week=engine.iso_week(r.time), user_id=r.user_id
-        ).distinct()
-    elif name == "operations":
-        out = r.group_by(
-            connector=r.connector,
-            day=r.day,
-            operation=r.operation,
-            fault=r.fault,
-            status=r.status.cast("int64"),
-            error_reason=r.error_reason,
-            unattributed=r.unattributed,
-        ).aggregate(requests=r.weight.sum())
-    elif name == "connection_operations":
-        r = r.filter((r.fault == "connector") & r.connection_id.notnull())
-        out = r.group_by(
-            connector=r.connector,
-            day=r.day,
-            connection_id=r.connection_id,
-            operation=r.operation,
-            unattributed=r.unattributed,
-        ).aggregate(connector_faults=r.weight.sum())
-    else:
-        raise KeyError(name)
-    return out.select(*SCHEMAS[name])
-
-
-# One scan for all four: each rollup is a grouping set of one aggregate query, so the
-# requests are read once whatever the engine (DuckDB and Spark both plan GROUPING SETS as
-# one scan feeding one hash table per set). `grouping(column)` tells the sets apart.
-_SETS: dict[str, tuple[str, ...]] = {
-    "daily": MERGE["daily"][0],
-    "operations": MERGE["operations"][0],
-    "connection_operations": MERGE["connection_operations"][0],
-    "weekly_users": MERGE["weekly_users"][0],
-}
-_TELLS = {  # a column grouped in that set only
-    "daily": "status_class",
-    "operations": "error_reason",
-    "weekly_users": "week",
-}
+# The finest grain of the per-day rollups, and the users of a week: every requests row is
+# grouped once into each (`_reject` first: rejected rows fall into groups of their own).
+FINE = (
+    "connector",
+    "day",
+    "connection_id",
+    "operation",
+    "fault",
+    "status",
+    "error_reason",
+    "unattributed",
+    "has_user",
+)
+USERS = ("connector", "week", "user_id")
+GROUPED_COLUMNS = ("_reject", *FINE, "week", "user_id")
 
 
 def _keyed(requests: ibis.Table) -> ibis.Table:
-    """The requests as the grouping sets read them: every key column of every rollup."""
+    """The requests as the grouping sets read them: every key column of every set."""
     r = requests
     return r.select(
+        _reject=r._reject if "_reject" in r.columns else ibis.null("string"),
         connector=r.connector,
-        day=r.day,
-        week=engine.iso_week(r.time),
+        day=engine.utc_day(r.time),
         connection_id=r.connection_id,
         operation=r.operation,
         fault=r.fault,
         status=r.status.cast("int64"),
-        status_class=(r.status // 100).cast("int16"),
         error_reason=r.error_reason,
         unattributed=r.unattributed,
         has_user=r.user_id.notnull(),
+        week=engine.iso_week(r.time),
         user_id=r.user_id,
         weight=r.weight,
     )
 
 
 def _grouping_sql(inner: str) -> str:
-    sets = ", ".join("(" + ", ".join(keys) + ")" for keys in _SETS.values())
-    columns = sorted({c for keys in _SETS.values() for c in keys})
-    tells = ", ".join(f"grouping({c}) AS g_{c}" for c in _TELLS.values())
+    sets = f"(_reject, {', '.join(FINE)}), (_reject, {', '.join(USERS)})"
     return (
-        f"SELECT {', '.join(columns)}, {tells}, "
-        "sum(weight) AS requests, count(*) AS rows, max(weight) AS max_weight, "
-        "sum(CASE WHEN fault = 'connector' THEN weight END) AS connector_faults "
+        f"SELECT {', '.join(GROUPED_COLUMNS)}, grouping(week) AS in_fine, "
+        "sum(weight) AS requests, count(*) AS rows, max(weight) AS max_weight "
         f"FROM ({inner}) AS keyed GROUP BY GROUPING SETS ({sets})"
     )
 
 
-def build_all(con: BaseBackend, requests: ibis.Table) -> dict[str, ibis.Table]:
-    """Every rollup of valid requests attributed with the default rule, in one scan: the
-    grouped result is kept by the engine, and the four rollups are cut from it."""
-    query = _grouping_sql(str(con.compile(_keyed(requests))))
-    g = engine.materialize_sql(con, query, "cga_rollups")
-    is_set = {name: g[f"g_{column}"] == 0 for name, column in _TELLS.items()}
-    out = {
-        "daily": g.filter(is_set["daily"]),
-        "operations": g.filter(is_set["operations"]),
-        "weekly_users": g.filter(is_set["weekly_users"] & g.user_id.notnull()),
-        "connection_operations": g.filter(
-            ~is_set["daily"]
-            & ~is_set["operations"]
-            & ~is_set["weekly_users"]
-            & g.connector_faults.notnull()
-            & g.connection_id.notnull()
-        ),
-    }
-    return {name: t.select(*SCHEMAS[name]).cast(ibis_schema(name)) for name, t in out.items()}
+# The four rollups, cut from the grouped rows (`grouped`: accepted rows of the connectors
+# asked) by the local session: SQL that DuckDB runs on a few hundred thousand rows.
+_DERIVE = {
+    "daily": "SELECT connector, day, connection_id, fault, (status // 100)::SMALLINT, "
+    "unattributed, has_user, sum(requests), sum(rows), max(max_weight) FROM grouped "
+    "WHERE in_fine = 1 GROUP BY ALL",
+    "weekly_users": "SELECT connector, week, user_id FROM grouped "
+    "WHERE in_fine = 0 AND user_id IS NOT NULL",
+    "operations": "SELECT connector, day, operation, fault, status, error_reason, unattributed, "
+    "sum(requests) FROM grouped WHERE in_fine = 1 GROUP BY ALL",
+    "connection_operations": "SELECT connector, day, connection_id, operation, unattributed, "
+    "sum(requests) FROM grouped WHERE in_fine = 1 AND fault = 'connector' "
+    "AND connection_id IS NOT NULL GROUP BY ALL",
+}
 
 
-# ---- input quality ---------------------------------------------------------------------
+@dataclass
+class Pass:
+    """What one pass over requests yields: the four rollups (of the accepted rows of the
+    connectors asked, held by a local session) and what was counted on the way."""
+
+    session: object  # duckdb connection holding rollup_<name>
+    rows: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    connectors: set[str] = field(default_factory=set)  # of the accepted rows asked for
+    seen: set[str] = field(default_factory=set)  # of every accepted row, asked for or not
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    repeats: int = 0  # rows that repeat a request id (of the connectors asked): not counted
+
+    def arrow(self, name: str):
+        """A rollup as an Arrow table (what an ingest merges into the store)."""
+        return self.session.sql(f"SELECT * FROM {raw_name(name)}").to_arrow_table()
+
+    def rollups(self, unattributed_5xx: str) -> Rollups:
+        """The rollups as the evaluation reads them, under a policy's attribution."""
+        return Rollups(self.session, unattributed_5xx)
 
 
-def input_quality(telemetry: Telemetry, connectors: Sequence[str] | None = None) -> InputQuality:
-    """One scan: rows read, rejected (by reason), and request_ids repeated among accepted rows
-    of the selected connectors. Files are broken down only when something was rejected."""
+def roll_up(
+    con: BaseBackend,
+    requests: ibis.Table,
+    connectors: Sequence[str] | None = None,
+    *,
+    deduplicate: bool = False,
+) -> Pass:
+    """The one pass: group every requests row (a canonical table, `_reject` optional) once,
+    and cut the four rollups from the groups locally. `connectors` keeps those only (the
+    rows read and rejected are counted over all); `deduplicate` keeps the earliest row of
+    each repeated request id (within its connector)."""
+    t = requests
+    if deduplicate:
+        t = _repeats_marked(t)
+    t = attribute(t, DEFAULT_UNATTRIBUTED)
+    query = _grouping_sql(str(con.compile(_keyed(t))))
+    grouped = engine.fetch_arrow(con, query)
+    session = Rollups.session()
+    session.register("cga_grouped", grouped)
+    try:
+        keep = "" if not connectors else " AND list_contains($names, connector)"
+        params = {"names": list(connectors)} if connectors else {}
+        session.execute(
+            f"CREATE TEMP TABLE grouped AS SELECT * FROM cga_grouped WHERE _reject IS NULL{keep}",
+            params,
+        )
+        counted = Pass(session)
+        (seen,) = session.execute(
+            "SELECT list(DISTINCT connector) FROM cga_grouped WHERE _reject IS NULL"
+        ).fetchone()
+        counted.seen = set(seen or [])
+        for reject, connector, rows in session.execute(
+            "SELECT _reject, connector, sum(rows) FROM cga_grouped WHERE in_fine = 1 GROUP BY ALL"
+        ).fetchall():
+            counted.rows += int(rows)
+            if reject == REPEAT:
+                if not connectors or connector in connectors:
+                    counted.repeats += int(rows)
+            elif reject is not None:
+                counted.rejects_by_reason[reject] = counted.rejects_by_reason.get(reject, 0) + int(
+                    rows
+                )
+    finally:
+        session.unregister("cga_grouped")
+    for name in NAMES:
+        session.execute(f"INSERT INTO {raw_name(name)} {_DERIVE[name]}")
+    span = session.execute(
+        "SELECT min(day), max(day), list(DISTINCT connector) FROM grouped WHERE in_fine = 1"
+    ).fetchone()
+    session.execute("DROP TABLE grouped")
+    if span[0] is not None:
+        counted.first_day, counted.last_day = span[0], span[1]
+        counted.connectors = set(span[2])
+    return counted
+
+
+REPEAT = "(repeat)"  # the grouping's mark of a row whose request id came earlier
+
+
+def _repeats_marked(t: ibis.Table) -> ibis.Table:
+    """Every row but the earliest of each repeated request id marked as such (`_reject`),
+    so the grouping counts it as read and keeps it out of the rollups."""
+    accepted = t._reject.isnull() if "_reject" in t.columns else ibis.literal(True)
+    rank = ibis.row_number().over(
+        group_by=[t.connector, t.request_id, accepted],
+        order_by=[t.time, t.status, t.fault, t.backend_status],
+    )
+    repeat = accepted & t.request_id.notnull() & (rank > 0)
+    reject = t._reject if "_reject" in t.columns else ibis.null("string")
+    return t.mutate(_reject=ibis.ifelse(repeat, ibis.literal(REPEAT), reject))
+
+
+def first_of_each_request(t: ibis.Table) -> ibis.Table:
+    """A request_id repeated within its connector counts once: keep its earliest row (rows
+    without an id stay; two connectors' requests never count as one; a rejected row is
+    no request, and keeps no other row out)."""
+    accepted = t._reject.isnull() if "_reject" in t.columns else ibis.literal(True)
+    rank = ibis.row_number().over(
+        group_by=[t.connector, t.request_id, accepted],
+        order_by=[t.time, t.status, t.fault, t.backend_status],
+    )
+    t = t.mutate(_rank=rank)
+    return t.filter(t.request_id.isnull() | (t._rank == 0) | ~accepted).drop("_rank")
+
+
+# ---- the input's quality alone (an ingest: its rollups are of the new rows it keeps) ------
+
+
+def input_quality(telemetry: Telemetry) -> InputQuality:
+    """One scan: rows read, rejected (by reason), request ids repeated among accepted rows,
+    days and connectors; rejected rows located by file (bad input only)."""
     t = telemetry.table
     accepted = t._reject.isnull()
-    if connectors:
-        accepted = accepted & t.connector.isin(list(connectors))
-    # A request_id repeats within its connector only: two connectors' logs may share ids.
-    # Distinct 64-bit hashes cost less than distinct strings; as many hashes as ids proves
-    # there is no duplicate. Fewer (a duplicate, or a collision) is settled exactly below.
-    keyed = t.connector.fill_null("").concat("\x1f", t.request_id)
     metrics = {
         "rows": t.count(),
         "with_id": t.request_id.count(where=accepted),
-        "distinct_hashes": engine.id_hash(keyed).nunique(
-            where=accepted & t.request_id.notnull()  # a null id may hash to a value
+        # A request_id repeats within its connector only: two connectors' logs may share ids.
+        "distinct_hashes": engine.id_hash(t.connector, t.request_id).nunique(
+            where=accepted & t.request_id.notnull()
         ),
-        "first": t.time.min(where=accepted),
-        "last": t.time.max(where=accepted),
+        "first": engine.utc_day(t.time).min(where=accepted),
+        "last": engine.utc_day(t.time).max(where=accepted),
         "connectors": t.connector.collect(where=accepted, distinct=True),
     }
     for code in REJECT_REASONS:
         metrics[f"reject_{code}"] = (t._reject == code).cast("int64").sum().fill_null(0)
-    row = t.aggregate(**metrics).execute().iloc[0]
-    quality = InputQuality(
-        files=len(telemetry.files), rows=int(row["rows"]), sources=telemetry.sources
-    )
-    if row["first"] is not None and row["first"] == row["first"]:  # not null, not NaT
-        quality.first_day, quality.last_day = _date(row["first"]), _date(row["last"])
-    if row["connectors"] is not None:
-        quality.connectors = {str(c) for c in row["connectors"]}
+    (row,) = engine.fetch_rows(telemetry.con, t.aggregate(**metrics))
+    quality = InputQuality(files=len(telemetry.files), rows=int(row["rows"]))
+    quality.sources = telemetry.sources
+    quality.first_day, quality.last_day = row["first"], row["last"]
+    quality.connectors = set(row["connectors"] or [])
     if int(row["distinct_hashes"]) != int(row["with_id"]):
-        exact = t.aggregate(
-            distinct_ids=keyed.nunique(where=accepted & t.request_id.notnull())
-        ).execute()
-        quality.duplicate_rows = int(row["with_id"]) - int(exact["distinct_ids"].iloc[0])
+        quality.duplicate_rows = repeated_ids(telemetry).duplicates
     for code in REJECT_REASONS:
         n = int(row[f"reject_{code}"])
         if n:
             quality.rejects_by_reason[code] = n
             quality.rejected_rows += n
     if quality.rejected_rows:
-        bad = t.filter(t._reject.notnull())
-        per_file = bad.group_by("_file").aggregate(n=bad.count()).execute()
-        given = {path: i for i, path in enumerate(telemetry.files)}
-        # In the order the files were given, whatever order the engine returns them in.
-        for file, rows in sorted(
-            per_file.itertuples(index=False), key=lambda r: (given.get(r[0], len(given)), r[0])
-        ):
-            quality.rejects_by_file[telemetry.name_of(file)] = int(rows)
-        quality.samples = reject_samples(telemetry, quality)
+        _locate_rejects(telemetry, quality)
     return quality
+
+
+# ---- a check of files in place -------------------------------------------------------------
+
+
+@dataclass
+class RepeatedIds:
+    """Whether request ids repeat among the accepted rows (of the connectors asked)."""
+
+    with_id: int
+    distinct: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.with_id - self.distinct
+
+
+def repeated_ids(telemetry: Telemetry, connectors: Sequence[str] | None = None) -> RepeatedIds:
+    """As many distinct 64-bit hashes of (connector, id) as rows with an id proves that no
+    id repeats (rejected rows included: fewer ids, not more). Fewer (a repeat, or a hash
+    collision) is settled exactly, among the accepted rows."""
+    t = telemetry.table
+    scope = t.request_id.notnull()
+    if connectors:
+        scope = scope & t.connector.isin(list(connectors))
+    f = t.filter(scope)
+    counts = f.aggregate(
+        with_id=f.count(), distinct=engine.id_hash(f.connector, f.request_id).nunique()
+    )
+    (row,) = engine.fetch_rows(telemetry.con, counts)
+    with_id, hashes = int(row["with_id"] or 0), int(row["distinct"] or 0)
+    if hashes == with_id:
+        return RepeatedIds(with_id, with_id)
+    accepted = t.filter(scope & t._reject.isnull())
+    keyed = accepted.connector.concat("\x1f", accepted.request_id)
+    exact = accepted.aggregate(with_id=accepted.count(), distinct=keyed.nunique())
+    (row,) = engine.fetch_rows(telemetry.con, exact)
+    return RepeatedIds(int(row["with_id"] or 0), int(row["distinct"] or 0))
+
+
+def check_in_place(
+    telemetry: Telemetry, connectors: Sequence[str] | None = None
+) -> tuple[Pass, InputQuality]:
+    """Files read in place, once: their rollups and their quality (rows read and rejected,
+    by reason and file, the first rejected rows, repeated request ids, days, connectors)."""
+    ids = repeated_ids(telemetry, connectors)
+    counted = roll_up(telemetry.con, telemetry.table, connectors, deduplicate=ids.duplicates > 0)
+    quality = InputQuality(
+        files=len(telemetry.files),
+        rows=counted.rows,
+        sources=telemetry.sources,
+        duplicate_rows=counted.repeats,
+        first_day=counted.first_day,
+        last_day=counted.last_day,
+        connectors=counted.connectors,
+    )
+    for code in REJECT_REASONS:  # in the schema's order
+        n = counted.rejects_by_reason.get(code, 0)
+        if n:
+            quality.rejects_by_reason[code] = n
+            quality.rejected_rows += n
+    if quality.rejected_rows:
+        _locate_rejects(telemetry, quality)
+    return counted, quality
+
+
+def _locate_rejects(telemetry: Telemetry, quality: InputQuality) -> None:
+    """Bad input only: the rejected rows per file, and the first of them with file and line."""
+    t = telemetry.table
+    bad = t.filter(t._reject.notnull())
+    per_file = engine.fetch_rows(telemetry.con, bad.group_by("_file").aggregate(n=bad.count()))
+    given = {path: i for i, path in enumerate(telemetry.files)}
+    # In the order the files were given, whatever order the engine returns them in.
+    for row in sorted(per_file, key=lambda r: (given.get(r["_file"], len(given)), r["_file"])):
+        quality.rejects_by_file[telemetry.name_of(row["_file"])] = int(row["n"])
+    quality.samples = reject_samples(telemetry, quality)
 
 
 def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSample]:
@@ -285,7 +377,7 @@ def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSa
             continue
         numbered = telemetry.numbered(path)
         bad = numbered.filter(numbered._reject.notnull()).order_by("_row")
-        records = bad.limit(MAX_SAMPLES - len(samples)).execute().to_dict("records")
+        records = engine.fetch_rows(telemetry.con, bad.limit(MAX_SAMPLES - len(samples)))
         places = telemetry.locations(path, [int(r["_row"]) for r in records])
         for record in records:
             code = record["_reject"]
@@ -305,86 +397,61 @@ def reject_samples(telemetry: Telemetry, quality: InputQuality) -> list[RejectSa
     return samples
 
 
-# ---- the request table -----------------------------------------------------------------
-
-
-def first_of_each_request(t: ibis.Table) -> ibis.Table:
-    """A request_id repeated within its connector counts once: keep its earliest row (rows
-    without an id stay; two connectors' requests never count as one)."""
-    rank = ibis.row_number().over(
-        group_by=[t.connector, t.request_id], order_by=[t.time, t.status, t.fault, t.backend_status]
-    )
-    t = t.mutate(_rank=rank)
-    return t.filter(t.request_id.isnull() | (t._rank == 0)).drop("_rank")
-
-
 def valid_requests(
     telemetry: Telemetry,
     unattributed_5xx: str,
     quality: InputQuality,
     connectors: Sequence[str] | None = None,
 ) -> ibis.Table:
-    """Accepted rows, duplicates of a request_id removed, with fault and UTC day.
-
-    When the input scan found no rejects (or no duplicates), that step is left out, so the
-    engine reads only the columns each query needs.
-    """
+    """Accepted rows, duplicates of a request_id removed, attributed (a watch's last hours)."""
     t = telemetry.table
+    if quality.duplicate_rows:
+        t = first_of_each_request(t)
     if quality.rejected_rows:
         t = t.filter(t._reject.isnull())
     if connectors:
         t = t.filter(t.connector.isin(list(connectors)))
-    if quality.duplicate_rows:
-        t = first_of_each_request(t)
-    t = attribute(t, unattributed_5xx)
-    return t.mutate(day=engine.utc_day(t.time))
+    return attribute(t, unattributed_5xx)
 
 
-def daily_aggregate(requests: ibis.Table) -> ibis.Table:
-    """Requests per connector, day, connection, fault and status class: the small table
-    from which reliability, SLO, MAC and the daily series are all computed."""
+# ---- a watch's last hours ------------------------------------------------------------------
+
+
+def _literal(moment: dt.datetime) -> ibis.Value:
+    return ibis.literal(moment, type="timestamp('UTC')")
+
+
+def latest_time(con: BaseBackend, requests: ibis.Table) -> dt.datetime | None:
+    """The latest request's time (read from the requests of the latest day only)."""
+    (row,) = engine.fetch_rows(con, requests.aggregate(latest=requests.time.max()))
+    value = row["latest"]
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def burn_buckets(
+    con: BaseBackend, requests: ibis.Table, at: dt.datetime, minutes: int
+) -> list[tuple]:
+    """Eligible requests and connector faults per connector and 5-minute bucket counted
+    back from `at` (bucket k holds (at − (k+1)·5 min, at − k·5 min]), over `minutes`: rows
+    of (connector, bucket, eligible, connector faults).
+
+    The requests after `at` on at's UTC day come as one bucket, -1: the check's figures
+    are those of whole days, and the budget must end at `at` like the burn windows."""
+    from .policy import BURN_STEP_MINUTES
+
+    step = BURN_STEP_MINUTES * 60 * 1_000_000
     r = requests
-    return r.group_by(
-        connector=r.connector,
-        day=r.day,
-        connection_id=r.connection_id,
-        fault=r.fault,
-        status_class=(r.status // 100).cast("int16"),
-        unattributed=r.unattributed,
-        has_user=r.user_id.notnull(),
-    ).aggregate(requests=r.weight.sum(), rows=r.count(), max_weight=r.weight.max())
-
-
-# ---- a check in place --------------------------------------------------------------------
-
-
-def in_place(
-    con: BaseBackend,
-    telemetry: Telemetry,
-    policy: Policy,
-    quality: InputQuality,
-    connectors: Sequence[str] | None = None,
-) -> Aggregates:
-    """One pass over the requests into the rollups an ingest would store, kept in local
-    memory; every figure is computed from them, as from a store or an export."""
-    requests = valid_requests(telemetry, DEFAULT_UNATTRIBUTED, quality, connectors)
-    tables = engine.local_tables(con, build_all(con, requests))
-    unattributed = policy.attribution.unattributed_5xx
-
-    def between(first: dt.date, last: dt.date) -> ibis.Table:
-        r = valid_requests(telemetry, unattributed, quality, connectors)
-        return r.filter((r.time >= _utc(first)) & (r.time < _utc(last + dt.timedelta(days=1))))
-
-    return aggregates_of(tables, unattributed, between)
-
-
-def _date(value) -> dt.date:
-    """A time (pandas or Python) as its UTC day."""
-    if hasattr(value, "tz_convert") and value.tzinfo is not None:
-        value = value.tz_convert("UTC")
-    return value.date() if hasattr(value, "date") else value
-
-
-def _utc(day: dt.date) -> ibis.Value:
-    """Midnight UTC of a day, as a zone-aware literal comparable with `time`."""
-    return ibis.literal(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
+    end_of_day = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    r = r.filter(
+        (r.time > _literal(at - dt.timedelta(minutes=minutes))) & (r.time < _literal(end_of_day))
+    )
+    back = _literal(at).delta(r.time, unit="microsecond")
+    bucket = ibis.ifelse(r.time > _literal(at), -1, back // step)
+    grouped = r.group_by(connector=r.connector, bucket=bucket).aggregate(
+        eligible=r.weight.sum(where=r.fault != "throttled").fill_null(0),
+        connector_faults=r.weight.sum(where=r.fault == "connector").fill_null(0),
+    )
+    rows = engine.fetch_rows(con, grouped)
+    return [(x["connector"], x["bucket"], x["eligible"], x["connector_faults"]) for x in rows]

@@ -38,22 +38,19 @@ import ibis
 from ibis.backends import BaseBackend
 
 from . import engine, rollups
-from .attribution import attribute
 from .config import FieldsSection
 from .errors import InputError
 from .locations import DEFAULT_STORE
-from .metrics.compute import Aggregates, aggregates_of
 from .metrics.model import InputQuality, RejectSample
 from .policy import Policy, load_policy
-from .rollups import first_of_each_request, input_quality
+from .rollups import input_quality
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
+from .snapshot import ALIAS, SCHEMA_VERSION, attach_waiting, segments_dir
 from .sources import Telemetry, read_telemetry
 from .sources.azure_blob import is_blob_url
 from .sources.files import discover, display_name
-from .waiting import StillHeld, exclusive_lock, lock_holder, retry_while_held
+from .waiting import exclusive_lock
 
-SCHEMA_VERSION = 2
-ALIAS = "store"
 STAGING = ".staging-"
 # A repeated request_id is looked for in the stored days it can fall in: its own UTC day
 # and the day either side (a request logged twice around midnight).
@@ -150,12 +147,6 @@ def file_hash(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def segments_dir(path: str | Path) -> Path:
-    """Where a store's request segments live: beside the file, `<name>.segments/`."""
-    path = Path(path)
-    return path.with_name(path.name + ".segments")
 
 
 def lock_path(path: str | Path) -> Path:
@@ -357,21 +348,8 @@ def writing(con: BaseBackend, store_path: Path):
 
 
 def _attach(con: BaseBackend, path: Path, *, read_only: bool) -> None:
-    """Attach the store file, waiting (as the policy says) while another process has it
-    open in a way that excludes us — in practice a publish, which takes milliseconds."""
-    errors = engine.engine_errors()
-    try:
-        retry_while_held(
-            lambda: engine.attach(con, str(path), ALIAS, read_only=read_only),
-            lambda exc: lock_holder(str(exc)) if isinstance(exc, errors) else None,
-        )
-    except StillHeld as busy:
-        raise InputError(
-            f"{path}: still held by {busy.holder} after waiting {busy.waited:.0f} s; "
-            "try again when it is done, or wait longer with --wait SECONDS"
-        ) from None
-    except errors as exc:
-        raise InputError(f"{path}: not a connector-ga store ({_first(exc)})") from None
+    """Attach the store file, waiting while another process holds it (`snapshot`)."""
+    attach_waiting(con.raw_sql, path, read_only=read_only)
 
 
 def requests_of(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
@@ -389,110 +367,21 @@ def requests_of(con: BaseBackend, files: Sequence[str]) -> ibis.Table:
     return con.table(name)
 
 
-# ---- reading for a check --------------------------------------------------------------------
+# ---- the rollups of some requests, into the engine's session ------------------------------
 
 
-@dataclass
-class Snapshot:
-    """A store as of its last publish, copied into an in-memory session: what a check, a
-    history or a watch reads, without holding the store file."""
-
-    path: Path
-    con: BaseBackend
-    quality: InputQuality
-    tables: dict[str, ibis.Table]  # the rollups
-    files: list[str]  # each ingested file's path, in order
-    segment_index: ibis.Table  # segments: path, connector, day
-    version: int = 0  # the store's version (publishes seen) when copied
-
-    def aggregates(self, policy: Policy) -> Aggregates:
-        unattributed = policy.attribution.unattributed_5xx
-        folder = segments_dir(self.path)
-
-        def between(first: dt.date, last: dt.date) -> ibis.Table:
-            index = self.segment_index
-            rows = index.filter((index.day >= first) & (index.day <= last)).execute()
-            files = [str(folder / p) for p in sorted(set(rows["path"]))]
-            r = requests_of(self.con, files)
-            return attribute(r.filter((r.day >= first) & (r.day <= last)), unattributed)
-
-        return aggregates_of(self.tables, unattributed, between)
-
-
-def snapshot(path: str | Path, connectors: Sequence[str] | None = None) -> Snapshot:
-    """Copy the rollups (of the named connectors) and the data quality of a store into the
-    session's memory, holding the store file only while copying."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(
-            f"{path}: no store here; run `connector-ga ingest FILES` first or pass --telemetry"
-        )
-    con = engine.connect()
-    try:
-        store = Store._open_on(con, path, create=False, write=False)
-        con = store.con  # an upgrade reopens it
-        version = store.version()
-        where = ""
-        if connectors:
-            where = " WHERE connector IN (" + ", ".join(_quoted(c) for c in connectors) + ")"
-        for name in rollups.NAMES:
-            con.raw_sql(
-                f"CREATE TEMP TABLE cga_rollup_{name} AS SELECT * FROM {ALIAS}.rollup_{name}{where}"
-            )
-        for name in ("files", "rejects", "segments"):
-            con.raw_sql(f"CREATE TEMP TABLE cga_{name} AS SELECT * FROM {ALIAS}.{name}")
-        con.raw_sql(f"DETACH {ALIAS}")  # the store file is free again
-    except BaseException:
-        con.disconnect()
-        raise
-    tables = {name: con.table(f"cga_rollup_{name}") for name in rollups.NAMES}
-    files = con.table("cga_files").order_by("ingested_at").execute()
-    return Snapshot(
-        path=path,
-        con=con,
-        quality=quality_of(files, con.table("cga_rejects")),
-        tables=tables,
-        files=list(files["path"]),
-        segment_index=con.table("cga_segments"),
-        version=version,
-    )
-
-
-def quality_of(files, rejects: ibis.Table) -> InputQuality:
-    """The data quality of everything ingested: rows read, rejected (by reason and file),
-    duplicates, and the first rejected rows with file and line."""
-    quality = InputQuality(
-        files=len(files),
-        rows=int(files["rows"].sum()) if len(files) else 0,
-        rejected_rows=int(files["rejected"].sum()) if len(files) else 0,
-        duplicate_rows=int(files["duplicates"].sum()) if len(files) else 0,
-        # The formats the files were read as: a data-quality hint names their fields.
-        sources=set(files["format"]) or {"store"},
-    )
-    by_reason = rejects.group_by("reason").aggregate(n=rejects.count()).execute()
-    quality.rejects_by_reason = {
-        r.reason: int(r.n)
-        for r in sorted(by_reason.itertuples(index=False), key=lambda r: r.reason)
-    }
-    by_file = rejects.group_by("path").aggregate(n=rejects.count()).execute()
-    order = {path: i for i, path in enumerate(files["path"])}
-    quality.rejects_by_file = {
-        r.path: int(r.n)
-        for r in sorted(
-            by_file.itertuples(index=False), key=lambda r: (order.get(r.path, 0), r.path)
-        )
-    }
-    quality.samples = [
-        RejectSample(
-            file=r.path,
-            line=int(r.line) if r.line is not None else None,
-            unit=r.unit,
-            reason=REJECT_REASONS.get(r.reason, r.reason),
-            value=r.value if isinstance(r.value, str) else None,
-        )
-        for r in rejects.order_by(["path", "line"]).limit(10).execute().itertuples()
-    ]
-    return quality
+def rolled_up_into(con: BaseBackend, requests: ibis.Table, prefix: str) -> None:
+    """The four rollups of some stored requests (`rollups.roll_up`, the one pass) as temp
+    tables of the engine's session, `<prefix>_<name>`: what a publish merges."""
+    done = rollups.roll_up(con, requests)
+    for name in rollups.NAMES:
+        incoming = f"{prefix}_{name}_incoming"
+        con.con.register(incoming, done.arrow(name))
+        try:
+            con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {prefix}_{name} AS SELECT * FROM {incoming}")
+        finally:
+            con.con.unregister(incoming)
+    done.session.close()
 
 
 # ---- ingest ---------------------------------------------------------------------------------
@@ -820,7 +709,7 @@ class _Batch:
         t = data.table
         valid = t.filter(t._reject.isnull())
         if quality.duplicate_rows:  # repeated inside the file: stored once too
-            valid = first_of_each_request(valid)
+            valid = rollups.first_of_each_request(valid)
         fresh = valid
         if quality.first_day is not None:
             for ids in self._ids_near(quality):
@@ -878,9 +767,7 @@ class _Batch:
         segments: list[dict] = []
         if staged:
             new = requests_of(con, staged)
-            requests = attribute(new, rollups.DEFAULT_UNATTRIBUTED)
-            for name, table in rollups.build_all(con, requests).items():
-                con.create_table(f"cga_delta_{name}", obj=table, temp=True)
+            rolled_up_into(con, new, "cga_delta")
             con.create_table(
                 "cga_delta_spans",
                 obj=new.group_by("connector").aggregate(
@@ -1129,9 +1016,12 @@ def _upgrade_v1(con: BaseBackend, path: Path, salt: str) -> None:
                 f"COPY (SELECT {columns} FROM {ALIAS}.requests) TO "
                 f"{_quoted(str(target / 'part-0'))} (FORMAT PARQUET, PER_THREAD_OUTPUT true)"
             )
-            attributed = attribute(requests, rollups.DEFAULT_UNATTRIBUTED)
+            rolled_up_into(con, requests, "cga_upgrade")
             for name in rollups.NAMES:
-                con.insert(f"rollup_{name}", rollups.build(name, attributed), database=ALIAS)
+                columns = ", ".join(rollups.SCHEMAS[name])
+                con.raw_sql(
+                    f"INSERT INTO {ALIAS}.rollup_{name} SELECT {columns} FROM cga_upgrade_{name}"
+                )
             con.raw_sql(
                 f"INSERT INTO {ALIAS}.spans SELECT connector, min(time), max(time), count(*) "
                 f"FROM {ALIAS}.requests GROUP BY connector"
@@ -1489,18 +1379,15 @@ def _stage_rollups(
     weeks = {(c, d - dt.timedelta(days=d.weekday())) for c, d in touched_days}
     wanted = {w + dt.timedelta(days=i) for _, w in weeks for i in range(7)}
     paths = sorted({str(folder / p) for p, _, d in after if d in wanted})
-    remaining = attribute(requests_of(con, paths), rollups.DEFAULT_UNATTRIBUTED)
-    of_days = remaining.semi_join(days, ["connector", "day"])
-    for name in rollups.NAMES:
-        if name != "weekly_users":
-            con.create_table(f"cga_forget_{name}", obj=rollups.build(name, of_days), temp=True)
-    users = rollups.build("weekly_users", remaining)
+    remaining = requests_of(con, paths)
+    rolled_up_into(con, remaining.semi_join(days, ["connector", "day"]), "cga_forget")
+    rolled_up_into(con, remaining, "cga_forget_remaining")
     gone = requests_of(con, [str(folder / p) for p in touched])
-    gone = attribute(gone.filter(gone.file_hash.isin(hashes)), rollups.DEFAULT_UNATTRIBUTED)
-    only_theirs = rollups.build("weekly_users", gone).anti_join(
-        users, ["connector", "week", "user_id"]
+    rolled_up_into(con, gone.filter(gone.file_hash.isin(hashes)), "cga_forget_gone")
+    con.raw_sql(
+        "CREATE TEMP TABLE cga_forget_users AS SELECT * FROM cga_forget_gone_weekly_users "
+        "EXCEPT SELECT * FROM cga_forget_remaining_weekly_users"
     )
-    con.create_table("cga_forget_users", obj=only_theirs, temp=True)
 
 
 def _publish_forget(

@@ -122,7 +122,7 @@ def build_fleet(options: Options, version: int) -> Fleet:
     try:
         run = api.check_prepared(p, scenario=options.scenario, horizon=options.horizon)
         results = {r.connector: r for r in run.results}
-        as_of = p.aggs.latest_day
+        as_of = p.rollups.latest_day
         watches = (
             {w.connector: w for w in api.watch_prepared(p, checked=run)} if _has_alerts(p) else {}
         )
@@ -157,21 +157,17 @@ def _daily_availability(p: api.Prepared, as_of: dt.date) -> dict:
     """Each day's own availability (1 − connector faults ÷ eligible requests of that day,
     for the sparkline only: the criterion is the 30-day window's) over HISTORY_DAYS."""
     days = _days(as_of, HISTORY_DAYS)
-    d = p.aggs.daily
-    d = d.filter((d.day >= days[0]) & (d.day <= days[-1]))
-    rows = (
-        d.group_by(["connector", "day"])
-        .aggregate(
-            eligible=d.requests.sum(where=d.fault != "throttled").fill_null(0),
-            faults=d.requests.sum(where=d.fault == "connector").fill_null(0),
-        )
-        .execute()
+    rows = p.rollups.rows(
+        "SELECT connector, day, "
+        "coalesce(sum(requests) FILTER (WHERE fault <> 'throttled'), 0), "
+        "coalesce(sum(requests) FILTER (WHERE fault = 'connector'), 0) "
+        "FROM daily WHERE day BETWEEN ? AND ? GROUP BY ALL",
+        [days[0], days[-1]],
     )
     found: dict[str, dict[dt.date, float]] = {}
-    for row in rows.itertuples(index=False):
-        day = _date(row.day)
-        if row.eligible:
-            found.setdefault(row.connector, {})[day] = 1 - int(row.faults) / int(row.eligible)
+    for connector, day, eligible, faults in rows:
+        if eligible:
+            found.setdefault(connector, {})[day] = 1 - int(faults) / int(eligible)
     return {name: [(day, found.get(name, {}).get(day)) for day in days] for name in p.names}
 
 
@@ -181,12 +177,8 @@ def _weekly_users(p: api.Prepared, as_of: dt.date) -> dict:
 
     last_monday = last_sunday(as_of) - dt.timedelta(days=6)
     mondays = [last_monday - dt.timedelta(weeks=k) for k in range(HISTORY_DAYS // 7 - 1, -1, -1)]
-    counts = p.aggs.weekly_users(p.names, mondays[0], mondays[-1])
+    counts = p.rollups.weekly_users(p.names, mondays[0], mondays[-1])
     return {name: [(m, counts.get((name, m), 0)) for m in mondays] for name in p.names}
-
-
-def _date(value) -> dt.date:
-    return value.date() if hasattr(value, "date") else value
 
 
 def _ingest_time(ingest: str) -> dt.datetime | None:
@@ -202,21 +194,25 @@ REJECTS_SHOWN = 500
 
 def _data_quality(p: api.Prepared, as_of: dt.date) -> dict[str, Any]:
     """Files, rejects, the last ingest and the days without data of each connector, from
-    the snapshot's copies of the store's tables (store.snapshot names them cga_*)."""
-    con = p.con
-    files = con.table("cga_files").order_by("ingested_at").execute()
-    rejects = con.table("cga_rejects")
-    total = int(rejects.count().execute())
-    shown = rejects.order_by(["path", "line"]).limit(REJECTS_SHOWN).execute()
-    segments = con.table("cga_segments")
-    per_day = segments.group_by(["connector", "day", "ingest"]).aggregate().execute()
+    the snapshot's copies of the store's tables (`snapshot` names them cga_*)."""
+    r = p.rollups
+    files = r.rows(
+        "SELECT path, format, ingested_at, rows, accepted, rejected, duplicates FROM cga_files "
+        "ORDER BY ingested_at"
+    )
+    ((total,),) = r.rows("SELECT count(*) FROM cga_rejects")
+    shown = r.rows(
+        "SELECT path, line, unit, reason, value FROM cga_rejects ORDER BY path, line "
+        f"LIMIT {REJECTS_SHOWN}"
+    )
+    per_day = r.rows("SELECT DISTINCT connector, day, ingest FROM cga_segments")
     days: dict[str, set[dt.date]] = {}
     last: dict[str, dt.datetime | None] = {}
-    for row in per_day.itertuples(index=False):
-        days.setdefault(row.connector, set()).add(_date(row.day))
-        when = _ingest_time(str(row.ingest))
-        if when is not None and (last.get(row.connector) is None or when > last[row.connector]):
-            last[row.connector] = when
+    for connector, day, ingest in per_day:
+        days.setdefault(connector, set()).add(day)
+        when = _ingest_time(str(ingest))
+        if when is not None and (last.get(connector) is None or when > last[connector]):
+            last[connector] = when
     missing = {}
     for name in p.names:
         have = days.get(name, set())
@@ -231,36 +227,34 @@ def _data_quality(p: api.Prepared, as_of: dt.date) -> dict[str, Any]:
         "last_ingest": {name: last.get(name) for name in p.names},
         "files": [
             {
-                "path": r.path,
-                "format": r.format,
-                "ingested_at": _iso_time(r.ingested_at),
-                "rows": int(r.rows),
-                "accepted": int(r.accepted),
-                "rejected": int(r.rejected),
-                "duplicates": int(r.duplicates),
+                "path": path,
+                "format": fmt,
+                "ingested_at": _iso_time(ingested_at),
+                "rows": int(rows),
+                "accepted": int(accepted),
+                "rejected": int(rejected),
+                "duplicates": int(duplicates),
             }
-            for r in files.itertuples(index=False)
+            for path, fmt, ingested_at, rows, accepted, rejected, duplicates in files
         ],
         "rejects": [
             {
-                "path": r.path,
-                "line": None if r.line != r.line or r.line is None else int(r.line),
-                "unit": r.unit,
-                "reason": r.reason,
-                "value": r.value if isinstance(r.value, str) else None,
+                "path": path,
+                "line": None if line is None else int(line),
+                "unit": unit,
+                "reason": reason,
+                "value": value if isinstance(value, str) else None,
             }
-            for r in shown.itertuples(index=False)
+            for path, line, unit, reason, value in shown
         ],
-        "rejects_total": total,
+        "rejects_total": int(total),
         "days_without_data": missing,
     }
 
 
 def _iso_time(value) -> str | None:
-    if value is None or value != value:
+    if value is None:
         return None
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

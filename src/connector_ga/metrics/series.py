@@ -4,7 +4,8 @@ A check is the list of one date D; a history is a range of dates; a forecast is 
 future dates over the daily aggregate extended with projected days. The same functions
 compute all three, so a day of a history equals `check --as-of` that day in every figure.
 
-Each query reads the small daily aggregate once for the whole list of dates:
+Each query reads the small daily rollup (a table of the local session, `local.Rollups`)
+once for the whole list of dates:
 - reliability: per-day counts, summed over each date's window in Python;
 - SLO: each connection's window sums change only on the days a request enters or leaves
   the window, so a running sum over those events (a window function) gives, per day, how
@@ -20,11 +21,13 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-
-import ibis
+from typing import TYPE_CHECKING
 
 from ..policy import Policy
 from .model import FAULT_KINDS, ConnectorMetrics, DayCounts, WeekCount
+
+if TYPE_CHECKING:
+    from .local import Rollups
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -65,19 +68,12 @@ WeeklyUsers = Callable[[Sequence[str], dt.date, dt.date], dict[tuple[str, dt.dat
 
 
 def _date(value) -> dt.date:
-    return value.date() if hasattr(value, "date") else value
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
-def spans(daily: ibis.Table) -> dict[str, Span]:
-    rows = (
-        daily.group_by("connector")
-        .aggregate(first=daily.day.min(), last=daily.day.max(), max_weight=daily.max_weight.max())
-        .execute()
-    )
-    return {
-        r.connector: Span(_date(r.first), _date(r.last), int(r.max_weight) > 1)
-        for r in rows.itertuples(index=False)
-    }
+def spans(r: Rollups, daily: str = "daily") -> dict[str, Span]:
+    rows = r.rows(f"SELECT connector, min(day), max(day), max(max_weight) FROM {daily} GROUP BY 1")
+    return {c: Span(_date(first), _date(last), int(w) > 1) for c, first, last, w in rows}
 
 
 def last_sunday(day: dt.date) -> dt.date:
@@ -96,47 +92,44 @@ def wau_mondays(as_of: dt.date, weeks: int) -> list[dt.date]:
     return [sunday - dt.timedelta(days=6 + 7 * k) for k in range(weeks - 1, -1, -1)]
 
 
-def _between(table: ibis.Table, lo: dt.date, hi: dt.date) -> ibis.Table:
-    return table.filter((table.day >= lo) & (table.day <= hi))
-
-
-def _of(table: ibis.Table, names: Sequence[str] | None) -> ibis.Table:
-    return table if names is None else table.filter(table.connector.isin(list(names)))
+def _scope(lo: dt.date, hi: dt.date, names: Sequence[str] | None) -> tuple[str, list]:
+    """The WHERE clause (and its parameters) of a connector's days in [lo, hi]."""
+    if names is None:
+        return "day BETWEEN ? AND ?", [lo, hi]
+    return "day BETWEEN ? AND ? AND list_contains(?, connector)", [lo, hi, list(names)]
 
 
 # ---- reliability -------------------------------------------------------------------------
 
 
 def per_day_counts(
-    daily: ibis.Table, names: Sequence[str], lo: dt.date, hi: dt.date
+    r: Rollups, names: Sequence[str], lo: dt.date, hi: dt.date, daily: str = "daily"
 ) -> tuple[dict[str, dict[dt.date, Counts]], dict[str, dict[dt.date, DayCounts]]]:
     """Counts per connector and day in [lo, hi], and the same as chart points."""
-    d = _between(daily, lo, hi).filter(daily.connector.isin(list(names)))
-    rows = (
-        d.group_by("connector", "day", "fault", "status_class")
-        .aggregate(
-            requests=d.requests.sum(),
-            rows_without_connection=d.rows.sum(where=d.connection_id.isnull()).fill_null(0),
-            rows_without_user=d.rows.sum(where=~d.has_user).fill_null(0),
-            unattributed=d.requests.sum(where=d.unattributed).fill_null(0),
-        )
-        .execute()
+    where, params = _scope(lo, hi, names)
+    rows = r.rows(
+        "SELECT connector, day, fault, status_class, sum(requests), "
+        "coalesce(sum(rows) FILTER (WHERE connection_id IS NULL), 0), "
+        "coalesce(sum(rows) FILTER (WHERE NOT has_user), 0), "
+        "coalesce(sum(requests) FILTER (WHERE unattributed), 0) "
+        f"FROM {daily} WHERE {where} GROUP BY ALL",
+        params,
     )
     counts: dict[str, dict[dt.date, Counts]] = {}
     points: dict[str, dict[dt.date, DayCounts]] = {}
-    for row in rows.itertuples(index=False):
-        day, fault, n = _date(row.day), row.fault, int(row.requests)
-        c = counts.setdefault(row.connector, {}).setdefault(day, Counts())
-        p = points.setdefault(row.connector, {}).setdefault(day, DayCounts(date=day))
-        success = fault != "throttled" and 1 <= int(row.status_class) <= 3
+    for connector, day, fault, status_class, n, no_connection, no_user, unattributed in rows:
+        day, n, status_class = _date(day), int(n), int(status_class)
+        c = counts.setdefault(connector, {}).setdefault(day, Counts())
+        p = points.setdefault(connector, {}).setdefault(day, DayCounts(date=day))
+        success = fault != "throttled" and 1 <= status_class <= 3
         c.requests += n
         c.faults[fault] += n
-        c.rows_without_connection += int(row.rows_without_connection)
-        c.rows_without_user += int(row.rows_without_user)
-        c.unattributed += int(row.unattributed)
+        c.rows_without_connection += int(no_connection)
+        c.rows_without_user += int(no_user)
+        c.unattributed += int(unattributed)
         p.requests += n
         p.faults[fault] += n
-        label = f"{int(row.status_class)}xx"
+        label = f"{status_class}xx"
         p.status_classes[label] = p.status_classes.get(label, 0) + n
         if fault != "throttled":
             p.eligible += n
@@ -172,18 +165,21 @@ def rolling(per_day: dict[dt.date, Counts], targets: Sequence[dt.date], days: in
 # ---- SLO ---------------------------------------------------------------------------------
 
 
-def _meets(eligible: ibis.Value, faults: ibis.Value, bar: Fraction, strict: bool) -> ibis.Value:
-    left = (eligible - faults) * bar.denominator
-    right = eligible * bar.numerator
-    return left > right if strict else left >= right
+def meets_sql(eligible: str, faults: str, bar: Fraction, strict: bool) -> str:
+    """SQL: a connection's availability (eligible − faults) ÷ eligible against the bar,
+    exactly, in integers: (e − f)·den ≥ e·num (> for a strict comparison)."""
+    left = f"({eligible} - {faults}) * {bar.denominator}"
+    right = f"{eligible} * {bar.numerator}"
+    return f"{left} {'>' if strict else '>='} {right}"
 
 
 def slo_deltas(
-    daily: ibis.Table,
+    r: Rollups,
     policy: Policy,
     lo: dt.date,
     hi: dt.date,
     names: Sequence[str] | None = None,
+    daily: str = "daily",
 ) -> dict[str, list[tuple[dt.date, int, int]]]:
     """Per connector, the days on which the number of connections with eligible requests in
     the window, and of those meeting the bar, change: (day, Δconnections, Δmeeting).
@@ -193,46 +189,45 @@ def slo_deltas(
     event, hence its state; a change of state is a delta for the connector. `names` limits
     it to those connectors (default: all).
     """
-    window = policy.window.reliability_days
+    window = int(policy.window.reliability_days)
     rule = policy.criteria.availability
-    d = _of(_between(daily, lo - dt.timedelta(days=window - 1), hi), names)
-    d = d.filter(d.connection_id.notnull())
-    per = d.group_by("connector", "connection_id", "day").aggregate(
-        e=d.requests.sum(where=d.fault != "throttled").fill_null(0),
-        f=d.requests.sum(where=d.fault == "connector").fill_null(0),
-    )
-    per = per.filter((per.e != 0) | (per.f != 0))
-    enter = per.select("connector", "connection_id", "day", "e", "f")
-    leave = per.select(
-        "connector",
-        "connection_id",
-        day=(per.day + ibis.interval(days=window)),
-        e=-per.e,
-        f=-per.f,
-    )
-    events = enter.union(leave)
-    events = events.group_by("connector", "connection_id", "day").aggregate(
-        e=events.e.sum(), f=events.f.sum()
-    )
-    order = ibis.window(group_by=[events.connector, events.connection_id], order_by=events.day)
-    sums = events.mutate(e=events.e.cumsum().over(order), f=events.f.cumsum().over(order))
-    has = (sums.e >= 1).cast("int64")
-    meets = (sums.e >= 1) & _meets(sums.e, sums.f, rule.exact_threshold, rule.comparison == ">")
-    state = sums.mutate(has=has, meets=meets.cast("int64"))
-    order = ibis.window(group_by=[state.connector, state.connection_id], order_by=state.day)
-    changes = state.mutate(
-        d_has=state.has - state.has.lag().over(order).fill_null(0),
-        d_meets=state.meets - state.meets.lag().over(order).fill_null(0),
-    )
-    changes = changes.filter((changes.d_has != 0) | (changes.d_meets != 0))
-    totals = (
-        changes.group_by("connector", "day")
-        .aggregate(d_has=changes.d_has.sum(), d_meets=changes.d_meets.sum())
-        .execute()
+    where, params = _scope(lo - dt.timedelta(days=window - 1), hi, names)
+    meets = meets_sql("e", "f", rule.exact_threshold, rule.comparison == ">")
+    rows = r.rows(
+        f"""
+        WITH per AS (
+            SELECT connector, connection_id, day,
+                coalesce(sum(requests) FILTER (WHERE fault <> 'throttled'), 0) AS e,
+                coalesce(sum(requests) FILTER (WHERE fault = 'connector'), 0) AS f
+            FROM {daily} WHERE {where} AND connection_id IS NOT NULL GROUP BY ALL
+        ), events AS (
+            SELECT connector, connection_id, day, sum(e) AS e, sum(f) AS f FROM (
+                SELECT connector, connection_id, day, e, f FROM per WHERE e <> 0 OR f <> 0
+                UNION ALL
+                SELECT connector, connection_id, day + {window}, -e, -f FROM per
+                WHERE e <> 0 OR f <> 0
+            ) GROUP BY ALL
+        ), sums AS (
+            SELECT connector, connection_id, day, sum(e) OVER w AS e, sum(f) OVER w AS f
+            FROM events WINDOW w AS (PARTITION BY connector, connection_id ORDER BY day)
+        ), state AS (
+            SELECT connector, connection_id, day, (e >= 1)::INTEGER AS has,
+                (e >= 1 AND {meets})::INTEGER AS meets
+            FROM sums
+        ), changes AS (
+            SELECT connector, day,
+                has - coalesce(lag(has) OVER w, 0) AS d_has,
+                meets - coalesce(lag(meets) OVER w, 0) AS d_meets
+            FROM state WINDOW w AS (PARTITION BY connector, connection_id ORDER BY day)
+        )
+        SELECT connector, day, sum(d_has), sum(d_meets) FROM changes
+        WHERE d_has <> 0 OR d_meets <> 0 GROUP BY ALL
+        """,
+        params,
     )
     out: dict[str, list[tuple[dt.date, int, int]]] = {}
-    for row in totals.itertuples(index=False):
-        out.setdefault(row.connector, []).append((_date(row.day), int(row.d_has), int(row.d_meets)))
+    for connector, day, d_has, d_meets in rows:
+        out.setdefault(connector, []).append((_date(day), int(d_has), int(d_meets)))
     for events_of in out.values():
         events_of.sort()
     return out
@@ -256,11 +251,12 @@ def running(
 
 
 def mac_deltas(
-    daily: ibis.Table,
+    r: Rollups,
     lookback: int,
     lo: dt.date,
     hi: dt.date,
     names: Sequence[str] | None = None,
+    daily: str = "daily",
 ) -> dict[str, list[tuple[dt.date, int]]]:
     """Per connector, the changes of MAC(x) for x in [lo, hi]: +1 on the first day of a
     connection's island of coverage, -1 the day after its coverage ends.
@@ -269,26 +265,35 @@ def mac_deltas(
     active day ≤ previous + lookback), so MAC(x) counts islands covering x: no distinct
     count per day. `names` limits it to those connectors (default: all).
     """
-    d = _of(_between(daily, lo - dt.timedelta(days=lookback - 1), hi), names)
-    pairs = d.filter(d.connection_id.notnull()).select("connector", "connection_id", "day")
-    pairs = pairs.distinct()
-    order = ibis.window(group_by=[pairs.connector, pairs.connection_id], order_by=pairs.day)
-    previous = pairs.day.lag().over(order)
-    gap = pairs.day.delta(previous, unit="day")
-    starts = ibis.ifelse(previous.isnull() | (gap > lookback), 1, 0)
-    marked = pairs.mutate(_new=starts)
-    marked = marked.mutate(_island=marked._new.cumsum().over(order))
-    islands = marked.group_by("connector", "connection_id", "_island").aggregate(
-        first=marked.day.min(), last=marked.day.max()
+    where, params = _scope(lo - dt.timedelta(days=lookback - 1), hi, names)
+    rows = r.rows(
+        f"""
+        WITH pairs AS (
+            SELECT DISTINCT connector, connection_id, day FROM {daily}
+            WHERE {where} AND connection_id IS NOT NULL
+        ), marked AS (
+            SELECT connector, connection_id, day,
+                CASE WHEN lag(day) OVER w IS NULL OR day - lag(day) OVER w > {int(lookback)}
+                THEN 1 ELSE 0 END AS new
+            FROM pairs WINDOW w AS (PARTITION BY connector, connection_id ORDER BY day)
+        ), numbered AS (
+            SELECT connector, connection_id, day, sum(new) OVER w AS island
+            FROM marked WINDOW w AS (PARTITION BY connector, connection_id ORDER BY day)
+        ), islands AS (
+            SELECT connector, min(day) AS first, max(day) AS last FROM numbered
+            GROUP BY connector, connection_id, island
+        )
+        SELECT connector, first, last, count(*) FROM islands GROUP BY ALL
+        """,
+        params,
     )
-    events = islands.group_by("connector", "first", "last").aggregate(n=islands.count()).execute()
     deltas: dict[str, dict[dt.date, int]] = {}
-    for row in events.itertuples(index=False):
-        per = deltas.setdefault(row.connector, {})
-        first, last = _date(row.first), _date(row.last)
-        per[first] = per.get(first, 0) + int(row.n)
+    for connector, first, last, n in rows:
+        per = deltas.setdefault(connector, {})
+        first, last = _date(first), _date(last)
+        per[first] = per.get(first, 0) + int(n)
         end = last + dt.timedelta(days=lookback)
-        per[end] = per.get(end, 0) - int(row.n)
+        per[end] = per.get(end, 0) - int(n)
     return {name: sorted(per.items()) for name, per in deltas.items()}
 
 
@@ -375,18 +380,19 @@ def apply_wau(m: ConnectorMetrics, users: dict[tuple[str, dt.date], int], weeks:
 
 
 def metric_series(
-    daily: ibis.Table,
-    weekly_users: WeeklyUsers,
+    r: Rollups,
     policy: Policy,
     targets: Sequence[dt.date],
     known: dict[str, Span],
     chart_points: bool = False,
     usage: bool = True,
+    daily: str = "daily",
 ) -> dict[str, list[ConnectorMetrics]]:
     """Every metric of each connector in `known` as of each target date (ascending).
 
     `chart_points` adds the per-day points of each date's window (for one date: a check);
-    `usage=False` leaves WAU and MAC out (a forecast takes them from their trends).
+    `usage=False` leaves WAU and MAC out (a forecast takes them from their trends); `daily`
+    names the session's daily rollup (a forecast's extends it with projected days).
     """
     targets = sorted(targets)
     names = sorted(known)
@@ -412,12 +418,12 @@ def metric_series(
         for name in names
     }
 
-    counts, points = per_day_counts(daily, names, lo - dt.timedelta(days=window - 1), hi)
-    slo = slo_deltas(daily, policy, lo, hi, names)
+    counts, points = per_day_counts(r, names, lo - dt.timedelta(days=window - 1), hi, daily)
+    slo = slo_deltas(r, policy, lo, hi, names, daily)
     mac_lo = lo - dt.timedelta(days=mac_days - 1)
-    mac = mac_deltas(daily, lookback, mac_lo, hi, names) if usage else {}
+    mac = mac_deltas(r, lookback, mac_lo, hi, names, daily) if usage else {}
     mondays = [monday for d in targets for monday in wau_mondays(d, policy.window.wau_weeks)]
-    users = weekly_users(names, min(mondays), max(mondays)) if usage else {}
+    users = r.weekly_users(names, min(mondays), max(mondays)) if usage else {}
 
     for name in names:
         series = results[name]

@@ -11,19 +11,16 @@
   taking the operation that restores the most connections still under the bar;
 - the most affected connections, by pseudonymous id only.
 
-The engine counts everything in a few grouped queries over the connector's reliability
-window; Python sees operations and connections under the bar, never the requests.
+The local session counts everything in a few grouped queries of the rollups over the
+connector's reliability window; Python sees operations and connections under the bar.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import ibis
-
-from ..metrics.compute import Aggregates, in_windows
+from ..metrics.local import Rollups
 from ..policy import CriteriaPolicy, CriterionPolicy, Policy
 from ..result import ConnectionFaults, CriterionFix, FixPlan, OperationFix, Result
 
@@ -37,7 +34,7 @@ FAILURE_CAUSES = {
     "none": "failures with no fault",
 }
 
-Pseudonym = Callable[[ibis.Value], ibis.Value]
+Pseudonym = Callable[[str], str]  # a connection id as a report may show it
 
 
 @dataclass
@@ -65,7 +62,7 @@ class _Connection:
 
 
 def fix_plan(
-    aggs: Aggregates,
+    r: Rollups,
     result: Result,
     policy: Policy,
     pseudonym: Pseudonym,
@@ -74,18 +71,16 @@ def fix_plan(
     """What would make each failing reliability criterion of `result` pass, or None when none
     of availability, success rate and SLO fails.
 
-    `aggs` holds weighted request-shaped tables of any number of connectors: the requests
-    themselves read in place, a store's rollups otherwise (`metrics.compute.Aggregates`);
-    `pseudonym` maps a connection_id column to the id a report may show.
+    `r` holds the rollups of any number of connectors; `pseudonym` maps a connection id to
+    the id a report may show.
     """
     failing = [c.id for c in result.criteria if c.id in RELIABILITY and c.status == "fail"]
     if not failing:
         return None
-    window = _in_window(aggs.operations, result)
+    window = _Window(r, result)
     operations = _operation_counts(window)
     _add_reasons(window, operations)
-    per_connection = _in_window(aggs.connections, result)
-    faults = _in_window(aggs.connection_operations, result)
+    per_connection = _per_connection(window)
     rules = policy.criteria
     fixes = []
     for criterion in failing:
@@ -94,7 +89,7 @@ def fix_plan(
         elif criterion == "success-rate":
             fixes.append(_success_rate_fix(operations, rules.success_rate))
         else:
-            fixes.append(_slo_fix(per_connection, faults, operations, rules, pseudonym))
+            fixes.append(_slo_fix(window, per_connection, operations, rules, pseudonym))
     return FixPlan(
         criteria=fixes,
         connections=_most_affected(per_connection, rules.availability, pseudonym, top_connections),
@@ -104,120 +99,111 @@ def fix_plan(
 # ---- queries ---------------------------------------------------------------------------
 
 
-def _in_window(table: ibis.Table, result: Result) -> ibis.Table:
-    """The connector's eligible rows in its reliability window (a time range when the table
-    has times, so the engine can skip row groups), with the operation named when absent."""
-    start, end = result.metrics.window["start"], result.metrics.window["end"]
-    r = in_windows(table, [{"connector": result.connector, "w_start": start, "w_end": end}])
-    r = r.filter((r.connector == result.connector) & (r.fault != "throttled"))
-    if "operation" in r.columns:
-        r = r.mutate(operation=r.operation.fill_null(NO_OPERATION))
-    return r
+class _Window:
+    """The connector's eligible rows in its reliability window, as queries of the rollups
+    (with the operation named when absent)."""
+
+    def __init__(self, r: Rollups, result: Result) -> None:
+        self.r = r
+        self.params = [
+            result.connector,
+            result.metrics.window["start"],
+            result.metrics.window["end"],
+        ]
+
+    def rows(self, select: str, table: str, extra: str = "", group: bool = True) -> list[tuple]:
+        scope = "connector = ? AND day BETWEEN ? AND ?"
+        if table != "connection_operations":  # connector faults only: none is throttled
+            scope += " AND fault <> 'throttled'"
+        query = f"SELECT {select} FROM {table} WHERE {scope}{extra}"
+        return self.r.rows(query + (" GROUP BY ALL" if group else ""), self.params)
 
 
-def _failed(r: ibis.Table) -> ibis.Value:
-    """Not answered 1xx–3xx (statuses are 100–599 once read)."""
-    return r.status >= 400
+OPERATION = f"coalesce(operation, '{NO_OPERATION}')"
 
 
-def _records(expr: ibis.Table) -> list[dict]:
-    """A small grouped result as plain Python values (None for SQL nulls)."""
-    rows = expr.execute().to_dict("records")
-    return [
-        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-        for row in rows
-    ]
-
-
-def _operation_counts(w: ibis.Table) -> dict[str, _Operation]:
+def _operation_counts(w: _Window) -> dict[str, _Operation]:
     """Per operation, fault and status (kept only where it failed or was a connector fault)."""
-    failed, connector = _failed(w), w.fault == "connector"
-    grouped = w.group_by(
-        operation=w.operation,
-        fault=w.fault,
-        status=(failed | connector).ifelse(w.status, ibis.null("int64")),
-    ).aggregate(requests=w.weight.sum())
+    rows = w.rows(
+        f"{OPERATION}, fault, CASE WHEN status >= 400 OR fault = 'connector' THEN status END, "
+        "sum(requests)",
+        "operations",
+    )
     operations: dict[str, _Operation] = {}
-    for row in _records(grouped):
-        op = operations.setdefault(row["operation"], _Operation(row["operation"]))
-        n, fault = int(row["requests"]), row["fault"]
+    for name, fault, status, n in rows:
+        op = operations.setdefault(name, _Operation(name))
+        n = int(n)
         op.eligible += n
-        if row["status"] is None:
+        if status is None:
             continue
-        status = str(int(row["status"]))
+        code = str(int(status))
         if fault == "connector":
             op.connector_faults += n
-            _add(op.fault_statuses, status, n)
-        if int(row["status"]) >= 400:
+            _add(op.fault_statuses, code, n)
+        if int(status) >= 400:
             op.failures += n
             _add(op.failures_by_fault, fault, n)
-            _add(op.failure_statuses, status, n)
+            _add(op.failure_statuses, code, n)
     return operations
 
 
-def _add_reasons(w: ibis.Table, operations: dict[str, _Operation]) -> None:
+def _add_reasons(w: _Window, operations: dict[str, _Operation]) -> None:
     """The commonest error reasons behind each operation's connector faults and failures."""
-    failed, connector = _failed(w), w.fault == "connector"
-    flagged = w.filter((failed | connector) & w.error_reason.notnull())
-    reasons = flagged.group_by(operation=flagged.operation, reason=flagged.error_reason).aggregate(
-        faults=flagged.weight.sum(where=flagged.fault == "connector").fill_null(0),
-        failures=flagged.weight.sum(where=_failed(flagged)).fill_null(0),
+    rows = w.r.rows(
+        f"""
+        WITH reasons AS (
+            SELECT {OPERATION} AS operation, error_reason AS reason,
+                coalesce(sum(requests) FILTER (WHERE fault = 'connector'), 0) AS faults,
+                coalesce(sum(requests) FILTER (WHERE status >= 400), 0) AS failures
+            FROM operations
+            WHERE connector = ? AND day BETWEEN ? AND ? AND fault <> 'throttled'
+                AND (status >= 400 OR fault = 'connector') AND error_reason IS NOT NULL
+            GROUP BY ALL
+        ), ranked AS (
+            SELECT *,
+                row_number() OVER (PARTITION BY operation ORDER BY faults DESC, reason) - 1
+                    AS by_faults,
+                row_number() OVER (PARTITION BY operation ORDER BY failures DESC, reason) - 1
+                    AS by_failures
+            FROM reasons
+        )
+        SELECT operation, reason, faults, failures, by_faults, by_failures FROM ranked
+        WHERE (by_faults < {TOP_REASONS} AND faults > 0)
+            OR (by_failures < {TOP_REASONS} AND failures > 0)
+        """,
+        w.params,
     )
-    by_faults = ibis.row_number().over(
-        group_by=reasons.operation, order_by=[ibis.desc(reasons.faults), reasons.reason]
-    )
-    by_failures = ibis.row_number().over(
-        group_by=reasons.operation, order_by=[ibis.desc(reasons.failures), reasons.reason]
-    )
-    ranked = reasons.mutate(by_faults=by_faults, by_failures=by_failures)
-    top = ranked.filter(
-        ((ranked.by_faults < TOP_REASONS) & (ranked.faults > 0))
-        | ((ranked.by_failures < TOP_REASONS) & (ranked.failures > 0))
-    )
-    for row in _records(top):
-        op = operations[row["operation"]]
-        if row["faults"] and row["by_faults"] < TOP_REASONS:
-            op.fault_reasons[row["reason"]] = int(row["faults"])
-        if row["failures"] and row["by_failures"] < TOP_REASONS:
-            op.failure_reasons[row["reason"]] = int(row["failures"])
+    for name, reason, faults, failures, by_faults, by_failures in rows:
+        op = operations[name]
+        if faults and by_faults < TOP_REASONS:
+            op.fault_reasons[reason] = int(faults)
+        if failures and by_failures < TOP_REASONS:
+            op.failure_reasons[reason] = int(failures)
 
 
-def _meets_bar(eligible: ibis.Value, faults: ibis.Value, bar: CriterionPolicy) -> ibis.Value:
-    """A connection's availability against the bar, exactly: (e − f)·den ≥ e·num."""
-    t = bar.exact_threshold
-    left = (eligible - faults).cast("int64") * t.denominator
-    right = eligible.cast("int64") * t.numerator
-    return left > right if bar.comparison == ">" else left >= right
-
-
-def _per_connection(w: ibis.Table) -> ibis.Table:
+def _per_connection(w: _Window) -> dict[str, tuple[int, int]]:
     """Eligible requests and connector faults per connection (rows without one left out)."""
-    c = w.filter(w.connection_id.notnull())
-    return c.group_by("connection_id").aggregate(
-        eligible=c.weight.sum(),
-        connector_faults=c.weight.sum(where=c.fault == "connector").fill_null(0),
+    rows = w.rows(
+        "connection_id, sum(requests), "
+        "coalesce(sum(requests) FILTER (WHERE fault = 'connector'), 0)",
+        "daily",
+        " AND connection_id IS NOT NULL",
     )
+    return {c: (int(e), int(f)) for c, e, f in rows}
 
 
 def _most_affected(
-    w: ibis.Table, bar: CriterionPolicy, pseudonym: Pseudonym, top: int
+    per: dict[str, tuple[int, int]], bar: CriterionPolicy, pseudonym: Pseudonym, top: int
 ) -> list[ConnectionFaults]:
     """The connections with the most connector faults, then the lowest availability."""
-    per = _per_connection(w)
-    per = per.filter(per.connector_faults > 0)
-    shown = per.mutate(
-        connection=pseudonym(per.connection_id),
-        availability=1 - per.connector_faults.cast("float64") / per.eligible,
-    )
-    ordered = shown.order_by(
-        [ibis.desc(shown.connector_faults), shown.availability, shown.connection]
-    ).limit(top)
+    shown = [
+        (-f, 1 - f / e, pseudonym(c), e, f) for c, (e, f) in per.items() if f > 0
+    ]  # the order: most faults, lowest availability, then the id shown
     out = []
-    for row in _records(ordered.select("connection", "eligible", "connector_faults")):
-        e, f = int(row["eligible"]), int(row["connector_faults"])
+    for _, _, connection, e, f in sorted(shown)[:top]:
         out.append(
             ConnectionFaults(
-                connection=str(row["connection"]),
+                connection=connection,
                 eligible=e,
                 connector_faults=f,
                 availability=(e - f) / e,
@@ -348,14 +334,14 @@ def _success_rate_fix(operations: dict[str, _Operation], rule: CriterionPolicy) 
 
 
 def _slo_fix(
-    per_connection: ibis.Table,
-    faults: ibis.Table,
+    w: _Window,
+    per_connection: dict[str, tuple[int, int]],
     operations: dict[str, _Operation],
     rules: CriteriaPolicy,
     pseudonym: Pseudonym,
 ) -> CriterionFix:
     rule, bar = rules.slo, rules.availability
-    connections, meeting, under = _connections_under_bar(per_connection, faults, bar, pseudonym)
+    connections, meeting, under = _connections_under_bar(w, per_connection, bar, pseudonym)
 
     def meets(c: _Connection, faults_left: int) -> bool:
         return bar.passes(c.eligible - faults_left, c.eligible)
@@ -431,35 +417,22 @@ def _restoring_set(
 
 
 def _connections_under_bar(
-    w: ibis.Table, faults: ibis.Table, bar: CriterionPolicy, pseudonym: Pseudonym
+    w: _Window, per: dict[str, tuple[int, int]], bar: CriterionPolicy, pseudonym: Pseudonym
 ) -> tuple[int, int, dict[str, _Connection]]:
     """Connections with an eligible request, those meeting the bar, and those under it with
     their connector faults per operation (keyed by pseudonym)."""
-    per = _per_connection(w)
-    meets = _meets_bar(per.eligible, per.connector_faults, bar)
-    totals = _records(
-        per.aggregate(connections=per.count(), meeting=meets.cast("int64").sum().fill_null(0))
-    )[0]
-    under = per.filter(~meets)
-    faults = faults.filter((faults.fault == "connector") & faults.connection_id.notnull())
-    per_operation = faults.group_by("connection_id", "operation").aggregate(
-        faults=faults.weight.sum()
-    )
-    joined = under.join(per_operation, "connection_id")
-    rows = _records(
-        joined.select(
-            connection=pseudonym(joined.connection_id),
-            eligible=joined.eligible,
-            connector_faults=joined.connector_faults,
-            operation=joined.operation,
-            faults=joined.faults,
-        )
-    )
+    under = {c: ef for c, ef in per.items() if not bar.passes(ef[0] - ef[1], ef[0])}
     connections: dict[str, _Connection] = {}
-    for row in rows:
-        c = connections.setdefault(
-            str(row["connection"]),
-            _Connection(int(row["eligible"]), int(row["connector_faults"])),
+    if under:
+        rows = w.rows(
+            f"connection_id, {OPERATION}, sum(connector_faults)",
+            "connection_operations",
+            " AND connection_id IS NOT NULL",
         )
-        c.by_operation[row["operation"]] = int(row["faults"])
-    return int(totals["connections"]), int(totals["meeting"]), connections
+        for connection_id, operation, faults in rows:
+            if connection_id not in under:
+                continue
+            e, f = under[connection_id]
+            c = connections.setdefault(pseudonym(connection_id), _Connection(e, f))
+            c.by_operation[operation] = int(faults)
+    return len(per), len(per) - len(under), connections

@@ -24,9 +24,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from statistics import median
 
-import ibis
 import numpy as np
-import pyarrow as pa
 
 from ..config import GaConfig
 from ..evaluate import (
@@ -39,10 +37,10 @@ from ..evaluate import (
     support_criterion,
     wau_criterion,
 )
+from ..metrics.local import Rollups
 from ..metrics.model import ConnectorMetrics, InputQuality, WeekCount
 from ..metrics.series import (
     Span,
-    WeeklyUsers,
     apply_mac,
     iso_week_label,
     last_sunday,
@@ -97,34 +95,35 @@ class Recent:
         return Fraction(median(rates)) if rates else Fraction(0)
 
 
-def recent_traffic(daily: ibis.Table, names: Sequence[str], as_of: dt.date) -> dict[str, Recent]:
+def recent_traffic(r: Rollups, names: Sequence[str], as_of: dt.date) -> dict[str, Recent]:
+    """Each connector's last 14 days: per-day eligible requests and connector faults, the
+    mix of non-fault statuses, the connections (a fleet's 14 days hold hundreds of
+    thousands of connection rows: only their totals and ids reach Python)."""
     first = as_of - dt.timedelta(days=RECENT_DAYS - 1)
-    d = daily.filter((daily.day >= first) & (daily.day <= as_of) & daily.connector.isin(names))
-    d = d.filter(d.fault != "throttled")
-    rows = (
-        d.group_by("connector", "day", "connection_id", "fault", "status_class")
-        .aggregate(requests=d.requests.sum())
-        .execute()
-    )
+    scope = "day BETWEEN ? AND ? AND list_contains(?, connector) AND fault <> 'throttled'"
+    params = [first, as_of, list(names)]
     out = {name: Recent() for name in names}
-    if not len(rows):
-        return out
-    # Summed by the engine's rows in one pass each (a fleet's 14 days hold hundreds of
-    # thousands of connection rows); only the per-day totals reach Python objects.
-    rows["n"] = rows["requests"].astype("int64")
-    for (connector, day), n in rows.groupby(["connector", "day"], sort=True)["n"].sum().items():
-        out[connector].eligible[_as_date(day)] = int(n)
-    faulted = rows[rows["fault"] == "connector"]
-    for (connector, day), n in faulted.groupby(["connector", "day"], sort=True)["n"].sum().items():
-        out[connector].connector_faults[_as_date(day)] = int(n)
-    kept = rows[rows["fault"].isin(NON_FAULT)]
-    for (connector, fault, status_class), n in (
-        kept.groupby(["connector", "fault", "status_class"], sort=True)["n"].sum().items()
+    for connector, day, eligible, faults in r.rows(
+        "SELECT connector, day, sum(requests), sum(requests) FILTER (WHERE fault = 'connector') "
+        f"FROM daily WHERE {scope} GROUP BY ALL",
+        params,
+    ):
+        out[connector].eligible[_as_date(day)] = int(eligible)
+        if faults is not None:
+            out[connector].connector_faults[_as_date(day)] = int(faults)
+    kinds = ", ".join(f"'{k}'" for k in NON_FAULT)
+    for connector, fault, status_class, n in r.rows(
+        f"SELECT connector, fault, status_class, sum(requests) FROM daily WHERE {scope} "
+        f"AND fault IN ({kinds}) GROUP BY ALL",
+        params,
     ):
         out[connector].mix[(fault, int(status_class))] = int(n)
-    named = rows.dropna(subset=["connection_id"])
-    for connector, ids in named.groupby("connector")["connection_id"]:
-        out[connector].connections = {c for c in ids.unique() if isinstance(c, str)}
+    for connector, connection in r.rows(
+        f"SELECT DISTINCT connector, connection_id FROM daily WHERE {scope} "
+        "AND connection_id IS NOT NULL",
+        params,
+    ):
+        out[connector].connections.add(connection)
     return out
 
 
@@ -168,42 +167,38 @@ def _faults_by_day(r: Recent, volume: int, horizon: int, shares) -> np.ndarray:
     return faulted
 
 
+_EPOCH = dt.date(1970, 1, 1)
+_NUMBERS = {"status_class": np.int16, "requests": np.int64}
+
+
 def projected_rows(
-    recent: dict[str, Recent], as_of: dt.date, horizon: int, scenario: str, schema
-) -> pa.Table:
-    """The daily-aggregate rows of the future days D+1 … D+horizon (schema: the daily
-    aggregate's, as Arrow). Per day, the volume is spread evenly over the connections (the
-    one-request remainder rotating among them), and each connection's requests that are not
-    connector faults are split by the recent mix (largest remainder)."""
-    days = pa.array([as_of + dt.timedelta(days=i) for i in range(1, horizon + 1)], pa.date32())
-    blocks: list[pa.Table] = []
+    recent: dict[str, Recent], as_of: dt.date, horizon: int, scenario: str
+) -> dict[str, np.ndarray]:
+    """The daily rollup's rows of the future days D+1 … D+horizon, as NumPy columns (`day`
+    in days since 1970-01-01). Per day, the volume is spread evenly over the connections
+    (the one-request remainder rotating among them), and each connection's requests that
+    are not connector faults are split by the recent mix (largest remainder)."""
+    first = (as_of - _EPOCH).days + 1
+    columns: dict[str, list[np.ndarray]] = {
+        c: [] for c in ("connector", "day", "connection_id", "fault", "status_class", "requests")
+    }
 
     def block(connector, connections, cells, fault, status_class, counts) -> None:
         day_index, connection_index = cells
         n = len(day_index)
-        blocks.append(
-            pa.table(
-                {
-                    "connector": pa.array([connector] * n, pa.string()),
-                    "day": days.take(pa.array(day_index)),
-                    "connection_id": connections.take(pa.array(connection_index)),
-                    "fault": pa.array([fault] * n, pa.string()),
-                    "status_class": pa.array(np.full(n, status_class), pa.int16()),
-                    "unattributed": pa.array(np.zeros(n, bool)),
-                    "has_user": pa.array(np.ones(n, bool)),
-                    "requests": pa.array(counts, pa.int64()),
-                    "rows": pa.array(counts, pa.int64()),
-                    "max_weight": pa.array(np.ones(n, np.int64)),
-                }
-            )
-        )
+        columns["connector"].append(np.full(n, connector, dtype=object))
+        columns["day"].append((first + day_index).astype(np.int32))
+        columns["connection_id"].append(connections[connection_index])
+        columns["fault"].append(np.full(n, fault, dtype=object))
+        columns["status_class"].append(np.full(n, status_class, np.int16))
+        columns["requests"].append(np.asarray(counts, np.int64))
 
     for connector, r in recent.items():
         volume = r.volume()
         if volume == 0:
             continue
         mix = sorted(r.mix.items()) or [(("none", 2), 1)]
-        connections = pa.array(sorted(r.connections) or [None], pa.string())
+        connections = np.array(sorted(r.connections) or [None], dtype=object)
         k = len(connections)
         base, extra = divmod(volume, k)
         i = np.arange(1, horizon + 1)[:, None]
@@ -226,14 +221,28 @@ def projected_rows(
             cells = np.nonzero(counts)
             if len(cells[0]):
                 block(connector, connections, cells, fault, status_class, counts[cells])
-    if not blocks:
-        return schema.empty_table()
-    # One chunk per column: Spark turns a memtable into a DataFrame through Arrow only then.
-    return pa.concat_tables(blocks).select(schema.names).cast(schema).combine_chunks()
+    return {
+        name: np.concatenate(parts) if parts else np.zeros(0, _NUMBERS.get(name, object))
+        for name, parts in columns.items()
+    }
 
 
-def extend(daily: ibis.Table, rows: pa.Table) -> ibis.Table:
-    return daily.union(ibis.memtable(rows).cast(daily.schema()))
+def extend(r: Rollups, rows: dict[str, np.ndarray]) -> str:
+    """A view of the daily rollup with the projected rows after it: its name."""
+    projected = r.register(rows)
+    name = f"{projected}_daily"
+    r.rows(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM daily UNION ALL "
+        "SELECT connector::VARCHAR, DATE '1970-01-01' + day::INTEGER, connection_id::VARCHAR, "
+        "fault::VARCHAR, status_class::SMALLINT, false, true, requests::BIGINT, "
+        f"requests::BIGINT, 1::BIGINT FROM {projected}"
+    )
+    return name
+
+
+def drop_extension(r: Rollups, name: str) -> None:
+    r.rows(f"DROP VIEW IF EXISTS {name}")
+    r.unregister(name.removesuffix("_daily"))
 
 
 # ---- usage trends ----------------------------------------------------------------------
@@ -270,14 +279,13 @@ def usage_trends(
     name: str,
     span: Span,
     as_of: dt.date,
-    daily: ibis.Table,
-    weekly_users: WeeklyUsers,
+    r: Rollups,
     policy: Policy,
     mac_by_connector: dict[str, list[tuple[dt.date, int]]],
 ) -> UsageTrends:
     last_monday = last_sunday(as_of) - dt.timedelta(days=6)
     mondays = [last_monday - dt.timedelta(days=7 * k) for k in range(TREND_WEEKS - 1, -1, -1)]
-    counts = weekly_users([name], mondays[0], mondays[-1])
+    counts = r.weekly_users([name], mondays[0], mondays[-1])
     weeks = {m: counts.get((name, m), 0) for m in mondays}
     observed = [m for m in mondays if m >= span.first]
     wau = theil_sen([_index(m) for m in observed], [weeks[m] for m in observed], BAND)
@@ -410,9 +418,7 @@ def _decides(m: ConnectorMetrics, support: str, exception_due: bool) -> tuple:
 
 def project(
     results: dict[str, Result],
-    daily: ibis.Table,
-    weekly_users: WeeklyUsers,
-    spans: dict[str, Span],
+    r: Rollups,
     quality: InputQuality,
     policy: Policy,
     configs: dict[str, GaConfig | None],
@@ -427,27 +433,28 @@ def project(
     The window figures are computed for the days on which they can change, and a day is
     judged only when something its judgement rests on differs from the day before
     (`every_day` computes and judges each day: the reference the tests compare with)."""
+    spans = r.spans
     names = sorted(n for n in results if n in spans)
     if not names:
         return {}
     as_of = results[names[0]].as_of
     window = policy.window.reliability_days
     computed = horizon if every_day else _stationary_after(horizon, scenario, window)
-    recent = recent_traffic(daily, names, as_of)
-    schema = daily.schema().to_pyarrow()
-    extended = extend(daily, projected_rows(recent, as_of, computed, scenario, schema))
-    targets = [as_of + dt.timedelta(days=i) for i in range(1, computed + 1)]
-    known = {name: spans[name] for name in names}
-    future = metric_series(extended, lambda *_: {}, policy, targets, known, usage=False)
+    recent = recent_traffic(r, names, as_of)
+    extended = extend(r, projected_rows(recent, as_of, computed, scenario))
+    try:
+        targets = [as_of + dt.timedelta(days=i) for i in range(1, computed + 1)]
+        known = {name: spans[name] for name in names}
+        future = metric_series(r, policy, targets, known, usage=False, daily=extended)
+    finally:
+        drop_extension(r, extended)
     lookback = policy.window.mac_lookback_days
     trend_first = as_of - dt.timedelta(days=TREND_DAYS - 1)
-    mac_by_connector = mac_deltas(daily, lookback, trend_first, as_of, names)
+    mac_by_connector = mac_deltas(r, lookback, trend_first, as_of, names)
     rules = policy.criteria
     out = {}
     for name in names:
-        usage = usage_trends(
-            name, spans[name], as_of, daily, weekly_users, policy, mac_by_connector
-        )
+        usage = usage_trends(name, spans[name], as_of, r, policy, mac_by_connector)
         config, backend = configs.get(name), backends.get(name)
         backend_criterion = backend_production_criterion(config, rules.backend_production, backend)
         since = config.connector.preview_since if config else None

@@ -9,10 +9,12 @@ DESIGN.md, "Trajectory … Burn-rate alerts". Over a window w ending at the eval
 An alert of the policy's table fires when its long and its short window both burn at
 ≥ its factor, compared exactly (1.0 ≥ 1 is firing, whatever floats would say).
 
-Every window is computed from one query: the requests of the longest window (at least a
-day, for the exhaustion times) grouped per connector and 5-minute bucket counted back from
-`at` (bucket k = floor((at − time) ÷ 5 min)), summing eligible requests and connector
-faults; a window of n buckets is the sum of buckets 0 … n−1.
+Every window is computed from one table of buckets: the requests of the longest window (at
+least a day, for the exhaustion times) grouped per connector and 5-minute bucket counted
+back from `at` (bucket k = floor((at − time) ÷ 5 min)), summing eligible requests and
+connector faults (`rollups.burn_buckets`, on the engine that reads the requests: `at` is
+any moment, so whole days of rollups cannot say what (at − 5 min, at] held); a window of n
+buckets is the sum of buckets 0 … n−1.
 
 The budget is the check's, as of at's UTC day (the 30 days ending on it): allowed =
 (1 − threshold) × eligible, consumed = connector faults, remaining = allowed − consumed.
@@ -53,10 +55,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
-import ibis
-
 from ..errors import InputError
-from ..metrics.compute import Aggregates
+from ..metrics.local import Rollups
 from ..metrics.model import ConnectorMetrics
 from ..metrics.series import metric_series
 from ..policy import BURN_STEP_MINUTES, BurnRateAlert, Policy
@@ -68,35 +68,15 @@ BUCKET_MICROSECONDS = BURN_STEP_MINUTES * 60 * 1_000_000
 EXHAUSTION_WINDOWS = {"1h": 60, "1d": 24 * 60}  # the burns the exhaustion times assume
 
 
-# ---- the query ------------------------------------------------------------------------
+# ---- the buckets -----------------------------------------------------------------------
 
 
-def _literal(moment: dt.datetime) -> ibis.Value:
-    return ibis.literal(moment, type="timestamp('UTC')")
-
-
-def latest_time(latest_day_requests: ibis.Table) -> dt.datetime:
-    """The latest request's time, from the requests of the latest day only."""
-    return as_utc(latest_day_requests.time.max().execute())
-
-
-def burn_buckets(requests: ibis.Table, at: dt.datetime, minutes: int) -> ibis.Table:
-    """Eligible requests and connector faults per connector and 5-minute bucket counted
-    back from `at` (bucket k holds (at − (k+1)·5 min, at − k·5 min]), over `minutes`.
-
-    The requests after `at` on at's UTC day come as one bucket, -1: the check's figures
-    are those of whole days, and the budget must end at `at` like the burn windows."""
-    r = requests
-    end_of_day = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    r = r.filter(
-        (r.time > _literal(at - dt.timedelta(minutes=minutes))) & (r.time < _literal(end_of_day))
-    )
-    back = _literal(at).delta(r.time, unit="microsecond")
-    bucket = ibis.ifelse(r.time > _literal(at), -1, back // BUCKET_MICROSECONDS)
-    return r.group_by(connector=r.connector, bucket=bucket).aggregate(
-        eligible=r.weight.sum(where=r.fault != "throttled").fill_null(0),
-        connector_faults=r.weight.sum(where=r.fault == "connector").fill_null(0),
-    )
+def bucket_minutes(policy: Policy) -> int:
+    """How far back the buckets reach: the longest window, and a day at least (the
+    exhaustion times' 1 d burn)."""
+    alerts = alert_table(policy)
+    longest = max([m for a in alerts for m in (a.long_minutes, a.short_minutes)])
+    return max(longest, *EXHAUSTION_WINDOWS.values())
 
 
 @dataclass(frozen=True)
@@ -124,12 +104,10 @@ class Windows:
 
 
 def windows_of(rows, n: int) -> dict[str, Windows]:
-    """The query's rows (connector, bucket, eligible, connector_faults) per connector."""
+    """The buckets' rows (connector, bucket, eligible, connector_faults) per connector."""
     buckets: dict[str, dict[int, Counts]] = {}
-    for row in rows.itertuples(index=False):
-        buckets.setdefault(row.connector, {})[int(row.bucket)] = Counts(
-            int(row.eligible), int(row.connector_faults)
-        )
+    for connector, bucket, eligible, faults in rows:
+        buckets.setdefault(connector, {})[int(bucket)] = Counts(int(eligible), int(faults))
     return {name: Windows(b, n) for name, b in buckets.items()}
 
 
@@ -345,34 +323,30 @@ def _spent_since(result: Result, at: dt.datetime, consumed: int, allowed: float)
 
 
 def watch_of(
-    aggs: Aggregates,
+    r: Rollups,
     policy: Policy,
     names: Sequence[str],
     judge: Callable[[ConnectorMetrics], Result],
-    at: dt.datetime | None = None,
+    at: dt.datetime,
+    buckets: Sequence[tuple],
     known: Mapping[str, ConnectorMetrics] | None = None,
 ) -> list[Watch]:
-    """Each named connector's alerts and budget as of `at` (default: the latest request),
-    from its aggregates; `judge` turns its metrics into the check's Result. `known` holds
-    figures already computed (a check's): those as of at's day are used, not recomputed."""
+    """Each named connector's alerts and budget as of `at`, from its rollups and the
+    buckets of its last requests before `at` (`bucket_minutes` of them: rows of connector,
+    bucket, eligible, connector faults); `judge` turns its metrics into the check's Result.
+    `known` holds figures already computed (a check's): those as of at's day are used, not
+    recomputed."""
     alerts = alert_table(policy)
     share = budget_share(policy)
-    latest = aggs.latest_day
-    at = as_utc(at) if at is not None else latest_time(aggs.requests_between(latest, latest))
-    longest = max([m for a in alerts for m in (a.long_minutes, a.short_minutes)])
-    minutes = max(longest, *EXHAUSTION_WINDOWS.values())
-    first = (at - dt.timedelta(minutes=minutes)).date()
-    rows = burn_buckets(aggs.requests_between(first, at.date()), at, minutes).execute()
-    windows = windows_of(rows, minutes // BURN_STEP_MINUTES)
+    minutes = bucket_minutes(policy)
+    windows = windows_of(buckets, minutes // BURN_STEP_MINUTES)
     known = {
         n: replace(m, operations=[])  # what the watch's own figures would hold
         for n, m in (known or {}).items()
         if m.as_of == at.date()
     }
-    spans = {n: s for n, s in aggs.spans.items() if n in names and n not in known}
-    series = metric_series(
-        aggs.daily, aggs.weekly_users, policy, [at.date()], spans, chart_points=True
-    )
+    spans = {n: s for n, s in r.spans.items() if n in names and n not in known}
+    series = metric_series(r, policy, [at.date()], spans, chart_points=True)
     watches = []
     for name in names:
         w = windows.get(name) or Windows({}, minutes // BURN_STEP_MINUTES)
