@@ -104,3 +104,19 @@ def test_a_plain_check_loads_no_chart_spark_dashboard_or_azure(tmp_path) -> None
     assert "duckdb" in modules  # the check did run on its engine
     assert (tmp_path / "r.json").exists()
     assert modules & NOT_FOR_CHECK == set()
+
+
+def test_a_check_from_a_store_loads_no_engine_but_duckdb(tmp_path) -> None:
+    # A store is read by DuckDB's own API and judged in a local session: no Ibis (nor the
+    # SQL compilers it brings), no pandas, no PyArrow on the way.
+    telemetry, store = tmp_path / "t.parquet", tmp_path / "s.duckdb"
+    cli = [sys.executable, "-m", "connector_ga.cli"]
+    simulate = ["simulate", "--out", str(telemetry), "--days", "35", "--requests-per-day", "300"]
+    subprocess.run([*cli, *simulate], check=True, capture_output=True, timeout=300)
+    ingest = ["ingest", str(telemetry), "--store", str(store)]
+    subprocess.run([*cli, *ingest], check=True, capture_output=True, timeout=300)
+    out = tmp_path / "r.json"
+    modules = loaded("check", "--store", str(store), "--json", str(out), cwd=tmp_path)
+    assert json.loads(out.read_text())["connector"] == "contoso-tasks"  # it did judge
+    assert "duckdb" in modules
+    assert modules & {"ibis", "sqlglot", "pandas", "pyarrow"} == set()

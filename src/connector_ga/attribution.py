@@ -42,9 +42,9 @@ def derived_fault(t: ibis.Table) -> ibis.Value:
 
 def attribute(t: ibis.Table, unattributed_5xx: str = "connector") -> ibis.Table:
     """Add `fault` (explicit when given, else derived) and `unattributed` (rule 9 applied)."""
-    derived = derived_fault(t)
-    unattributed = t.fault.isnull() & (derived == _UNATTRIBUTED)
+    t = t.mutate(_derived=derived_fault(t))  # computed once, read twice
+    unattributed = t.fault.isnull() & (t._derived == _UNATTRIBUTED)
     fault = t.fault.fill_null(
-        ibis.ifelse(derived == _UNATTRIBUTED, ibis.literal(unattributed_5xx), derived)
+        ibis.ifelse(t._derived == _UNATTRIBUTED, ibis.literal(unattributed_5xx), t._derived)
     )
-    return t.mutate(fault=fault, unattributed=unattributed)
+    return t.mutate(fault=fault, unattributed=unattributed).drop("_derived")

@@ -1,8 +1,8 @@
 """Opening an engine, and the only place that knows which one it is.
 
-Everything else works on Ibis expressions. DuckDB (embedded) is the default; Spark
-(PySpark: local, a cluster, or Spark Connect) is for scale. The file readers and
-`materialize` here are the thin per-engine part; each dispatches on the backend's name.
+The pass from requests to rollups works on Ibis expressions. DuckDB (embedded) is the
+default; Spark (PySpark: local, a cluster, or Spark Connect) is for scale. The file readers
+and `fetch_arrow` here are the thin per-engine part; each dispatches on the backend's name.
 """
 
 from __future__ import annotations
@@ -258,26 +258,6 @@ def _monotonically_increasing_id() -> int:
     """Spark's row id: increasing within a partition, partitions in order."""
 
 
-def materialize(con: BaseBackend, expr: ibis.Table, prefix: str = "cga_tmp") -> ibis.Table:
-    """Compute an (aggregated, small) expression once and keep it for several queries."""
-    if is_spark(con):
-        return expr.cache()  # a cached temporary view, computed by its first query
-    return con.create_table(f"{prefix}_{next(_names)}", obj=expr, temp=True)
-
-
-def materialize_sql(con: BaseBackend, query: str, prefix: str = "cga_tmp") -> ibis.Table:
-    """`materialize` of a query written in the engine's SQL (what Ibis cannot say, such as
-    GROUPING SETS): computed once, then kept for several queries."""
-    name = f"{prefix}_{next(_names)}"
-    if is_spark(con):
-        frame = _session(con).sql(query)
-        frame.createOrReplaceTempView(name)
-        _session(con).catalog.cacheTable(name)
-    else:
-        con.raw_sql(f"CREATE TEMP TABLE {name} AS {query}")
-    return con.table(name)
-
-
 def fetch_arrow(con: BaseBackend, query: str):
     """A query in the engine's SQL, its rows brought into this process as an Arrow table
     (DuckDB's own or Spark's Arrow path: no pandas on the way)."""
@@ -292,21 +272,13 @@ def fetch_arrow(con: BaseBackend, query: str):
 
 
 def fetch_rows(con: BaseBackend, expr: ibis.Table) -> list[dict]:
-    """A small result as a list of dicts of Python values."""
-    return fetch_arrow(con, str(con.compile(expr))).to_pylist()
-
-
-def local_tables(con: BaseBackend, tables: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
-    """Small tables (rollups) computed once and kept in this process's memory: on DuckDB
-    in the session itself, from Spark as Arrow in a local DuckDB session, so that nothing
-    after them runs a Spark job."""
-    if not is_spark(con):
-        return {name: materialize(con, t, f"cga_{name}") for name, t in tables.items()}
-    local = connect()
-    return {
-        name: local.create_table(f"cga_{name}", obj=ibis.memtable(t.to_pyarrow()), temp=True)
-        for name, t in tables.items()
-    }
+    """A small result as a list of dicts of Python values (through neither pandas nor
+    Arrow: PyArrow's Python conversion of a zone-aware time imports pandas)."""
+    query = str(con.compile(expr))
+    if is_spark(con):
+        return [row.asDict() for row in _session(con).sql(query).collect()]
+    relation = con.con.sql(query)
+    return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
 
 # ---- Spark readers ------------------------------------------------------------------------
@@ -732,3 +704,24 @@ def iso_week(time: ibis.Value) -> ibis.Value:
         return time.truncate("W").date()
     day = utc_day(time)
     return _duckdb_add_days(day, (-day.day_of_week.index()).cast("int32"))
+
+
+@ibis.udf.scalar.builtin(name="unix_date")
+def _spark_unix_date(day: dt.date) -> int:
+    """Spark's days since 1970-01-01."""
+
+
+def day_number(time: ibis.Value) -> ibis.Value:
+    """The UTC day of a zone-aware time as days since 1970-01-01 (floored), an integer: the
+    cheapest key to group by (the pass turns it into a date on its few grouped rows)."""
+    if _on_spark(time):
+        return _spark_unix_date(time.date()).cast("int64")
+    us = _duckdb_epoch_us(time)
+    per_day = ibis.literal(_US_PER_DAY, "int64")
+    return _duckdb_divide(us - ((us % per_day) + per_day) % per_day, per_day)
+
+
+def monday_number(day: ibis.Value) -> ibis.Value:
+    """The Monday of a day number's ISO week, as a day number (1970-01-01 was a Thursday,
+    three days after its Monday)."""
+    return day - ((day % 7) + 7 + 3) % 7

@@ -112,7 +112,7 @@ def read_checked(
             if "\x00" in name:  # the engine cannot return such a column (a UTF-16 file?)
                 names = ", ".join(display[f] for f in files)
                 raise InputError(f"{names}: column name {name!r} holds a NUL character")
-        table.head(1).execute()  # surfaces files the engine cannot parse at all
+        engine.fetch_rows(con, table.head(1))  # surfaces files the engine cannot parse at all
         return table
     except errors as exc:
         culprit = find_unreadable(con, container, files)

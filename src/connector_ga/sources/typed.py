@@ -51,6 +51,15 @@ def _integer(col: ibis.Value) -> ibis.Value:
     return ibis.ifelse(_whole(number), number.cast("int64"), ibis.null("int64"))
 
 
+def _word(col: ibis.Value, words: tuple[str, ...]) -> ibis.Value:
+    """A text column of a few known words, lower-cased and stripped, blanks as null. A value
+    written exactly as one of them (nearly every row) is taken as it is: stripping and
+    lower-casing ten million of them costs a pass of its own."""
+    if not col.type().is_string():
+        return _text(col).lower()
+    return ibis.ifelse(col.isin(list(words)), col, _text(col).lower())
+
+
 def _number(col: ibis.Value) -> ibis.Value:
     kind = col.type()
     if kind.is_numeric():
@@ -184,7 +193,7 @@ def to_canonical(
 
     raw_fault = present("fault")
     if raw_fault is not None:
-        fault = _text(raw_fault).lower()
+        fault = _word(raw_fault, FAULTS)
         reasons.append((fault.notnull() & ~fault.isin(FAULTS), "fault"))
         cols["fault"] = fault
     else:
@@ -192,7 +201,7 @@ def to_canonical(
 
     raw_cloud = present("cloud")
     if raw_cloud is not None:
-        cloud = _text(raw_cloud).lower()
+        cloud = _word(raw_cloud, CLOUDS)
         reasons.append((cloud.notnull() & ~cloud.isin(CLOUDS), "cloud"))
         cols["cloud"] = cloud.fill_null("public")
     else:
