@@ -7,7 +7,10 @@ trivial job: the JVMs, and on the cluster the executors) and a bare Spark scan o
 exported requests (every partition), to say what dominates the ratio.
 The cluster is the tests' (tests/spark_cluster.py): a master and two one-core workers on
 127.0.0.1, from PySpark's own jars.
+Also a session that reads one rollup (the daily one) as Arrow: the floor of a check of an
+export on Spark, whose rollups come back as Arrow and are judged locally.
 Usage: python bench/bench_spark.py [--rows 10000000] [--data bench/data] [--repeat 3]
+       [--local-only]
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ CLI = [sys.executable, "-m", "connector_ga.cli"]
 SESSION = """
 from connector_ga import engine
 engine.connect(engine="spark")._session.range(1).count()
+"""
+ONE_ROLLUP = """
+import sys
+from connector_ga import engine
+session = engine.connect(engine="spark")._session
+session.read.parquet(sys.argv[1] + "/daily").toArrow()
 """
 SCAN = """
 import sys
@@ -72,35 +81,45 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--local-only", action="store_true", help="no standalone cluster")
     args = parser.parse_args()
     lake = str(ensure_export(args.rows, args.data).resolve())
     local = {**os.environ, "SPARK_MASTER": "local[2]"}
     local.pop("SPARK_REMOTE", None)
     check = [*CLI, "check", "-t", lake]
-    figures: dict[str, tuple[float, float, float]] = {}
+    figures: dict[str, tuple[float, ...]] = {}
     duck = seconds(check, None, args.repeat)
-    figures["duckdb"] = (duck, 0.0, 0.0)
+    figures["duckdb"] = (duck, 0.0, 0.0, 0.0)
     spark = [*check, "--engine", "spark"]
-    figures["spark local[2]"] = (
-        seconds(spark, local, args.repeat),
-        seconds([sys.executable, "-c", SESSION], local, args.repeat),
-        seconds([sys.executable, "-c", SCAN, lake], local, args.repeat),
-    )
-    with tempfile.TemporaryDirectory() as scratch, spark_cluster(Path(scratch), connect=False) as c:
-        env = c.env()
-        figures["spark cluster 2×1 core"] = (
+
+    def spark_figures(env: dict[str, str]) -> tuple[float, ...]:
+        return (
             seconds(spark, env, args.repeat),
             seconds([sys.executable, "-c", SESSION], env, args.repeat),
+            seconds([sys.executable, "-c", ONE_ROLLUP, lake], env, args.repeat),
             seconds([sys.executable, "-c", SCAN, lake], env, args.repeat),
         )
+
+    figures["spark local[2]"] = spark_figures(local)
+    if not args.local_only:
+        with tempfile.TemporaryDirectory() as scratch:
+            with spark_cluster(Path(scratch), connect=False) as c:
+                figures["spark cluster 2×1 core"] = spark_figures(c.env())
     print(f"check -t <export of {args.rows:,} requests>, whole process, best of {args.repeat}")
-    print(f"{'engine':>24} {'check s':>8} {'× duckdb':>9} {'session s':>10} {'scan s':>7}")
-    for name, (total, session, scan) in figures.items():
+    print(
+        f"{'engine':>24} {'check s':>8} {'× duckdb':>9} {'session s':>10} {'rollup s':>9} "
+        f"{'÷ rollup':>9} {'scan s':>7}"
+    )
+    for name, (total, session, rollup, scan) in figures.items():
+        nan = float("nan")
         print(
-            f"{name:>24} {total:8.2f} {total / duck:9.2f} "
-            f"{session or float('nan'):10.2f} {scan or float('nan'):7.2f}"
+            f"{name:>24} {total:8.2f} {total / duck:9.2f} {session or nan:10.2f} "
+            f"{rollup or nan:9.2f} {total / rollup if rollup else nan:9.2f} {scan or nan:7.2f}"
         )
-    print("session: start-up and one trivial job; scan: a session counting every request")
+    print(
+        "session: start-up and one trivial job; rollup: a session reading the daily rollup "
+        "as Arrow (the goal: check ÷ rollup ≤ 1.3); scan: a session counting every request"
+    )
 
 
 if __name__ == "__main__":

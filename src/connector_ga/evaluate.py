@@ -215,6 +215,25 @@ def _support_check(
     )
 
 
+def wau_status(m: ConnectorMetrics, rule: CriterionPolicy) -> str:
+    """The criterion's status alone (a forecast asks it of every projected day): a fully
+    observed week under the bar fails, whatever the others; only then does a week that
+    began before the first telemetry day leave the criterion undecided."""
+    if not m.wau:
+        return "insufficient-data"
+    if any(not w.before_first_day and not rule.passes_value(w.users) for w in m.wau):
+        return "fail"
+    if any(w.before_first_day for w in m.wau):
+        return "insufficient-data"
+    return "pass"
+
+
+def mac_status(m: ConnectorMetrics, rule: CriterionPolicy) -> str:
+    if m.first_day is None:
+        return "insufficient-data"
+    return "pass" if rule.passes_value(m.mac_min) else "fail"
+
+
 def wau_criterion(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
     if not m.wau:
         return Criterion(
@@ -228,23 +247,19 @@ def wau_criterion(m: ConnectorMetrics, rule: CriterionPolicy) -> Criterion:
     counts = ", ".join(f"{w.week}: {_n(w.users)}" for w in m.wau)
     lowest = min(w.users for w in m.wau)
     early = [w.week for w in m.wau if w.before_first_day]
-    # A fully observed week under the bar fails, whatever the others; only then does a
-    # week that began before the first telemetry day leave the criterion undecided.
     short = [w.week for w in m.wau if not w.before_first_day and not rule.passes_value(w.users)]
     rule_text = f"every week must be {rule.comparison} {rule.threshold:g}"
-    if short:
-        status = "fail"
+    status = wau_status(m, rule)
+    if status == "fail":
         detail = f"distinct users per ISO week: {counts} ({rule_text}: {', '.join(short)} not)"
         if early:
             detail += f"; {', '.join(early)} began before the first telemetry day ({m.first_day})"
-    elif early:
-        status = "insufficient-data"
+    elif status == "insufficient-data":
         detail = (
             f"{counts}; {', '.join(early)} began before the first telemetry day "
             f"({m.first_day}): three complete weeks of data are needed"
         )
     else:
-        status = "pass"
         detail = f"distinct users per ISO week: {counts} ({rule_text})"
     if m.weighted:
         detail += "; estimated from sampled data"
@@ -271,7 +286,7 @@ def mac_criterion(m: ConnectorMetrics, rule: CriterionPolicy, lookback: int) -> 
             comparison=rule.comparison,
             detail="no telemetry",
         )
-    status = "pass" if rule.passes_value(m.mac_min) else "fail"
+    status = mac_status(m, rule)
     if m.mac_partial_lookback:
         detail = (
             f"MAC({m.as_of}) = {_n(m.mac_current)} over a partial lookback: telemetry starts "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from decimal import Decimal
@@ -60,7 +61,7 @@ class CriterionPolicy(_Strict):
     threshold: float | None = None
     comparison: Literal[">=", ">"] | None = None
 
-    @property
+    @functools.cached_property
     def exact_threshold(self) -> Fraction:
         """The threshold as an exact fraction, so comparisons never round (0.9995 = 1999/2000)."""
         assert self.threshold is not None
@@ -74,7 +75,8 @@ class CriterionPolicy(_Strict):
 
     def passes_value(self, value: int | float) -> bool:
         t = self.exact_threshold
-        v = Fraction(Decimal(str(value)))
+        # A count compares with the fraction as it is; a float as the decimal it prints as.
+        v = value if isinstance(value, int) else Fraction(Decimal(str(value)))
         return v > t if self.comparison == ">" else v >= t
 
 

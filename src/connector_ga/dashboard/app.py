@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import InputError
 from .auth import COOKIE, authorized, session_value
 from .links import LiveLinks
-from .pages import CSP_HEADER, Page, error_page
+from .pages import CSP_HEADER, Page, error_page, warm
 from .state import Dashboard, Options
 from .views import connector, criterion, data, fleet, login, requests
 
@@ -70,6 +70,10 @@ def create_app(
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = dashboard
     stop = threading.Event()
+
+    @app.on_event("startup")
+    def warm_up() -> None:  # the first connector page need not start the chart engine
+        threading.Thread(target=warm, name="connector-ga-warm", daemon=True).start()
 
     if poll_seconds:
 

@@ -60,6 +60,17 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+def warm() -> None:
+    """What the first page of a process would pay, paid at a server's start-up instead:
+    the chart renderer's engine and the templates' compilation."""
+    from ..outputs import charts
+
+    charts.warm()
+    env = environment()
+    for name in env.list_templates(filter_func=lambda name: name.endswith(".j2")):
+        env.get_template(name)
+
+
 def render(template: str, links, *, title: str, json_href: str, **context) -> str:
     """A dashboard page in the shared layout (the report's CSS, the site's navigation)."""
     return (

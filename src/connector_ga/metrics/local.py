@@ -12,7 +12,7 @@ the default rule); the views the evaluation reads apply the policy's attribution
 unattributed 5xx (`unattributed_5xx`):
 
 - `daily`: requests per connector, day, connection, fault, status class (with `rows`,
-  `has_user`, `unattributed`, `max_weight`);
+  `has_user`, `unattributed`, `max_weight`, and `conn`, the connection as a number);
 - `weekly_users`: distinct users per connector and ISO week (the ids);
 - `operations`: requests per connector, day, operation, fault, status, error reason;
 - `connection_operations`: connector faults per connector, day, connection, operation.
@@ -107,11 +107,21 @@ class Rollups:
         self.con = con
         self.unattributed_5xx = unattributed_5xx
         self._lock = threading.RLock()
+        self._owners: Any = None
+        self._names: list[str] | None = None
         fault = _fault(unattributed_5xx)
+        # Each connection as a number (`conn`): the SLO's and MAC's running sums partition by
+        # it, and a store's pseudonyms are 64 characters long.
         con.execute(
-            "CREATE OR REPLACE TEMP VIEW daily AS SELECT connector, day, connection_id, "
-            f"{fault} AS fault, status_class, unattributed, has_user, requests, rows, "
-            "max_weight FROM rollup_daily"
+            "CREATE OR REPLACE TEMP TABLE connections AS SELECT connector, connection_id, "
+            "row_number() OVER (ORDER BY connector, connection_id) AS conn FROM "
+            "(SELECT DISTINCT connector, connection_id FROM rollup_daily "
+            "WHERE connection_id IS NOT NULL)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE daily AS SELECT connector, day, connection_id, "
+            f"conn, {fault} AS fault, status_class, unattributed, has_user, requests, rows, "
+            "max_weight FROM rollup_daily LEFT JOIN connections USING (connector, connection_id)"
         )
         con.execute("CREATE OR REPLACE TEMP VIEW weekly_users AS SELECT * FROM rollup_weekly_users")
         con.execute(
@@ -155,6 +165,34 @@ class Rollups:
         """A query's rows as tuples of Python values (dates, ints, strings, None)."""
         with self._lock:
             return self.con.execute(query, params or []).fetchall()
+
+    def columns(self, query: str, params: Sequence | dict | None = None) -> dict[str, Any]:
+        """A query's columns as NumPy arrays (no Python object per value)."""
+        with self._lock:
+            return self.con.execute(query, params or []).fetchnumpy()
+
+    def connection_owners(self) -> Any:
+        """For each connection number (`conn`), the index of its connector in
+        `connector_names()` (index 0 stands for no connection)."""
+        if self._owners is None:
+            import numpy as np
+
+            rows = self.rows("SELECT conn, connector FROM connections ORDER BY conn")
+            names = self.connector_names()
+            index = {name: i for i, name in enumerate(names)}
+            owners = np.zeros(len(rows) + 1, dtype=np.int64)
+            for conn, connector in rows:
+                owners[conn] = index[connector]
+            self._owners = owners
+        return self._owners
+
+    def connector_names(self) -> list[str]:
+        """Every connector with a connection, in order."""
+        if self._names is None:
+            self._names = [
+                c for (c,) in self.rows("SELECT DISTINCT connector FROM connections ORDER BY 1")
+            ]
+        return self._names
 
     def register(self, data: Any) -> str:
         """A table of this session's (Arrow, or a dict of NumPy arrays): its name."""

@@ -497,6 +497,12 @@ def to_svg(chart: alt.TopLevelMixin, prefix: str, label: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" data-chart="{prefix}" ', 1)
 
 
+def warm() -> None:
+    """Start the chart renderer's JavaScript engine (about 0.4 s, once per process) before a
+    page needs it: a server does this at start-up."""
+    vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})
+
+
 def render_charts(result: Result, key: str = "") -> list[Chart]:
     """Every chart the Result has data for, in report order."""
     jobs = []

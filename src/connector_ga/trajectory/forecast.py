@@ -31,11 +31,11 @@ from ..evaluate import (
     LOW_USAGE,
     backend_production_criterion,
     judge,
-    mac_criterion,
+    mac_status,
     observed_days,
     reliability_criteria,
     support_criterion,
-    wau_criterion,
+    wau_status,
 )
 from ..metrics.local import Rollups
 from ..metrics.model import ConnectorMetrics, InputQuality, WeekCount
@@ -79,7 +79,7 @@ class Recent:
 
     eligible: dict[dt.date, int] = field(default_factory=dict)
     connector_faults: dict[dt.date, int] = field(default_factory=dict)
-    connections: set[str] = field(default_factory=set)
+    connections: set[int] = field(default_factory=set)  # their numbers (`conn`)
     mix: dict[tuple[str, int], int] = field(default_factory=dict)  # non-fault statuses
 
     def volume(self) -> int:
@@ -118,12 +118,10 @@ def recent_traffic(r: Rollups, names: Sequence[str], as_of: dt.date) -> dict[str
         params,
     ):
         out[connector].mix[(fault, int(status_class))] = int(n)
-    for connector, connection in r.rows(
-        f"SELECT DISTINCT connector, connection_id FROM daily WHERE {scope} "
-        "AND connection_id IS NOT NULL",
-        params,
+    for connector, conn in r.rows(
+        f"SELECT DISTINCT connector, conn FROM daily WHERE {scope} AND conn IS NOT NULL", params
     ):
-        out[connector].connections.add(connection)
+        out[connector].connections.add(conn)
     return out
 
 
@@ -168,37 +166,43 @@ def _faults_by_day(r: Recent, volume: int, horizon: int, shares) -> np.ndarray:
 
 
 _EPOCH = dt.date(1970, 1, 1)
-_NUMBERS = {"status_class": np.int16, "requests": np.int64}
+PROJECTED_FAULTS = ("connector", *NON_FAULT)  # the `fault` codes of projected rows
 
 
 def projected_rows(
     recent: dict[str, Recent], as_of: dt.date, horizon: int, scenario: str
 ) -> dict[str, np.ndarray]:
-    """The daily rollup's rows of the future days D+1 … D+horizon, as NumPy columns (`day`
-    in days since 1970-01-01). Per day, the volume is spread evenly over the connections
-    (the one-request remainder rotating among them), and each connection's requests that
-    are not connector faults are split by the recent mix (largest remainder)."""
+    """The daily rollup's rows of the future days D+1 … D+horizon, as NumPy columns of
+    numbers only: `connector` (its index in `sorted(recent)`), `day` (days since
+    1970-01-01), `conn` (the connection's number, -1 for none), `fault` (its index in
+    PROJECTED_FAULTS), `status_class`, `requests`. Per day, the volume is spread evenly
+    over the connections (the one-request remainder rotating among them, in the order of
+    their ids), and each connection's requests that are not connector faults are split by
+    the recent mix (largest remainder)."""
     first = (as_of - _EPOCH).days + 1
-    columns: dict[str, list[np.ndarray]] = {
-        c: [] for c in ("connector", "day", "connection_id", "fault", "status_class", "requests")
+    names = sorted(recent)
+    parts: dict[str, list[np.ndarray]] = {
+        c: [] for c in ("connector", "day", "conn", "fault", "status_class", "requests")
     }
 
-    def block(connector, connections, cells, fault, status_class, counts) -> None:
+    def block(index, connections, cells, fault, status_class, counts) -> None:
         day_index, connection_index = cells
         n = len(day_index)
-        columns["connector"].append(np.full(n, connector, dtype=object))
-        columns["day"].append((first + day_index).astype(np.int32))
-        columns["connection_id"].append(connections[connection_index])
-        columns["fault"].append(np.full(n, fault, dtype=object))
-        columns["status_class"].append(np.full(n, status_class, np.int16))
-        columns["requests"].append(np.asarray(counts, np.int64))
+        parts["connector"].append(np.full(n, index, np.int32))
+        parts["day"].append((first + day_index).astype(np.int32))
+        parts["conn"].append(connections[connection_index])
+        parts["fault"].append(np.full(n, PROJECTED_FAULTS.index(fault), np.int8))
+        parts["status_class"].append(np.full(n, status_class, np.int16))
+        parts["requests"].append(np.asarray(counts, np.int64))
 
-    for connector, r in recent.items():
+    for index, connector in enumerate(names):
+        r = recent[connector]
         volume = r.volume()
         if volume == 0:
             continue
         mix = sorted(r.mix.items()) or [(("none", 2), 1)]
-        connections = np.array(sorted(r.connections) or [None], dtype=object)
+        # connection numbers follow their ids within a connector: sorted alike
+        connections = np.array(sorted(r.connections) or [-1], dtype=np.int64)
         k = len(connections)
         base, extra = divmod(volume, k)
         i = np.arange(1, horizon + 1)[:, None]
@@ -211,7 +215,7 @@ def projected_rows(
         )
         if faulted.any():
             cells = np.nonzero(faulted)
-            block(connector, connections, cells, "connector", 5, faulted[cells])
+            block(index, connections, cells, "connector", 5, faulted[cells])
         # Few distinct totals (base, base + 1, less a fault): split each once.
         totals, inverse = np.unique(shares - faulted, return_inverse=True)
         splits = [dict(_split(int(t), mix)) for t in totals]
@@ -220,29 +224,43 @@ def projected_rows(
             counts = per_total[inverse].reshape(shares.shape)
             cells = np.nonzero(counts)
             if len(cells[0]):
-                block(connector, connections, cells, fault, status_class, counts[cells])
+                block(index, connections, cells, fault, status_class, counts[cells])
+    kinds = {"connector": np.int32, "day": np.int32, "conn": np.int64, "fault": np.int8}
     return {
-        name: np.concatenate(parts) if parts else np.zeros(0, _NUMBERS.get(name, object))
-        for name, parts in columns.items()
+        name: np.concatenate(p) if p else np.zeros(0, kinds.get(name, np.int64))
+        for name, p in parts.items()
     }
 
 
-def extend(r: Rollups, rows: dict[str, np.ndarray]) -> str:
-    """A view of the daily rollup with the projected rows after it: its name."""
+def extend(r: Rollups, rows: dict[str, np.ndarray], names: Sequence[str]) -> str:
+    """A view of the daily rollup with the projected rows after it (`names`: the
+    connectors, in the order of `connector`'s indexes): its name. The projected rows are
+    copied once into a table of the session; their connections are known by number."""
     projected = r.register(rows)
+    labels = r.register({"i": np.arange(len(names)), "connector": np.array(names, dtype=object)})
     name = f"{projected}_daily"
+    faults = ", ".join(f"'{f}'" for f in PROJECTED_FAULTS)
     r.rows(
-        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM daily UNION ALL "
-        "SELECT connector::VARCHAR, DATE '1970-01-01' + day::INTEGER, connection_id::VARCHAR, "
-        "fault::VARCHAR, status_class::SMALLINT, false, true, requests::BIGINT, "
-        f"requests::BIGINT, 1::BIGINT FROM {projected}"
+        f"CREATE OR REPLACE TEMP TABLE {projected}_rows AS SELECT l.connector::VARCHAR AS "
+        "connector, DATE '1970-01-01' + p.day::INTEGER AS day, NULL::VARCHAR AS connection_id, "
+        "CASE WHEN p.conn >= 0 THEN p.conn END AS conn, "
+        f"[{faults}][p.fault + 1] AS fault, p.status_class::SMALLINT AS status_class, "
+        "false AS unattributed, true AS has_user, p.requests AS requests, "
+        "p.requests AS rows, 1::BIGINT AS max_weight "
+        f"FROM {projected} AS p JOIN {labels} AS l ON p.connector = l.i"
+    )
+    r.unregister(projected)
+    r.unregister(labels)
+    r.rows(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM daily "
+        f"UNION ALL SELECT * FROM {projected}_rows"
     )
     return name
 
 
 def drop_extension(r: Rollups, name: str) -> None:
     r.rows(f"DROP VIEW IF EXISTS {name}")
-    r.unregister(name.removesuffix("_daily"))
+    r.rows(f"DROP TABLE IF EXISTS {name.removesuffix('_daily')}_rows")
 
 
 # ---- usage trends ----------------------------------------------------------------------
@@ -441,7 +459,7 @@ def project(
     window = policy.window.reliability_days
     computed = horizon if every_day else _stationary_after(horizon, scenario, window)
     recent = recent_traffic(r, names, as_of)
-    extended = extend(r, projected_rows(recent, as_of, computed, scenario))
+    extended = extend(r, projected_rows(recent, as_of, computed, scenario), sorted(recent))
     try:
         targets = [as_of + dt.timedelta(days=i) for i in range(1, computed + 1)]
         known = {name: spans[name] for name in names}
@@ -491,14 +509,13 @@ def project(
                 apply_usage(copy, usage, as_of, policy, band)
                 if (
                     "weekly-active-users" in left
-                    and wau_criterion(copy, rules.weekly_active_users).status == "pass"
+                    and wau_status(copy, rules.weekly_active_users) == "pass"
                 ):
                     bands["weekly-active-users"][band] = day
                     left.discard("weekly-active-users")
                 if (
                     "monthly-active-connections" in left
-                    and mac_criterion(copy, rules.monthly_active_connections, lookback).status
-                    == "pass"
+                    and mac_status(copy, rules.monthly_active_connections) == "pass"
                 ):
                     bands["monthly-active-connections"][band] = day
                     left.discard("monthly-active-connections")
