@@ -190,3 +190,23 @@ def test_an_export_of_requests_without_users_reads_back(tmp_path):
     (result,) = run.results
     availability = next(c for c in result.criteria if c.id == "availability")
     assert availability.value == 0.5
+
+
+def test_a_connector_asked_for_by_a_name_with_a_quote_is_read(tmp_path):
+    # The pass keeps the connectors asked for by quoting their names into SQL: a quote in
+    # a name must neither break the statement nor widen the selection. Three requests of
+    # "o'brien" (one a 500: an unattributed 5xx, a connector fault) and two of "o": o'brien's
+    # availability is (3 - 1) / 3 = 2/3, and its requests are 3, not 5.
+    (tmp_path / "t.csv").write_text(
+        "time,status,connector,connection_id\n"
+        "2026-11-01T00:00:00Z,200,o'brien,k1\n"
+        "2026-11-01T01:00:00Z,500,o'brien,k1\n"
+        "2026-11-01T02:00:00Z,200,o'brien,k2\n"
+        "2026-11-01T03:00:00Z,200,o,k3\n"
+        "2026-11-01T04:00:00Z,200,o,k3\n"
+    )
+    (result,) = api.run_check(telemetry=[str(tmp_path / "t.csv")], connector="o'brien").results
+    assert result.connector == "o'brien"
+    assert result.metrics.requests == 3
+    availability = next(c for c in result.criteria if c.id == "availability")
+    assert availability.value == 2 / 3

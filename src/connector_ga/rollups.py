@@ -20,7 +20,7 @@ Only bad input costs more: repeated ids are deduplicated (the earliest row of ea
 window in the grouping query, run again, and rejected rows are located file by file.
 
 The grouped rows come back to this process (Arrow) and the four rollups are cut from them
-by the local session (`derive`), attributed with the default rule (an unattributed 5xx is
+by the local session (`_DERIVE`), attributed with the default rule (an unattributed 5xx is
 a connector fault), each keeping the `unattributed` flag so a policy that counts those as
 backend faults re-attributes them when it reads (`local.Rollups`):
 - `daily`: requests per connector, day, connection, fault, status class;
@@ -135,9 +135,9 @@ def _grouping_sql(inner: str) -> str:
     )
 
 
-# The four rollups, cut from the grouped rows (`grouped`: accepted rows of the connectors
-# asked, days as dates) by the local session: SQL that DuckDB runs on a few hundred
-# thousand rows.
+# The four rollups, cut from the grouped rows (`grouped`: a view of the accepted rows of
+# the connectors asked, days as dates) by the local session: SQL that DuckDB runs on a few
+# hundred thousand rows.
 _DERIVE = {
     "daily": "SELECT connector, day, connection_id, fault, (status // 100)::SMALLINT, "
     "unattributed, has_user, sum(requests), sum(rows), max(max_weight) FROM grouped "
@@ -195,20 +195,16 @@ def roll_up(
     grouped = engine.fetch_arrow(con, query)
     session = Rollups.session()
     session.register("cga_grouped", grouped)
+    counted = Pass(session)
     try:
-        keep = "" if not connectors else " AND list_contains($names, connector)"
-        params = {"names": list(connectors)} if connectors else {}
+        keep = ""  # a view takes no parameter: the names are quoted into it
+        if connectors:
+            keep = " AND connector IN (" + ", ".join(_quoted(c) for c in connectors) + ")"
         session.execute(
-            "CREATE TEMP TABLE grouped AS SELECT * REPLACE (DATE '1970-01-01' + day::INTEGER "
+            "CREATE TEMP VIEW grouped AS SELECT * REPLACE (DATE '1970-01-01' + day::INTEGER "
             "AS day, DATE '1970-01-01' + week::INTEGER AS week) FROM cga_grouped "
-            f"WHERE _reject IS NULL{keep}",
-            params,
+            f"WHERE _reject IS NULL{keep}"
         )
-        counted = Pass(session)
-        (seen,) = session.execute(
-            "SELECT list(DISTINCT connector) FROM cga_grouped WHERE _reject IS NULL"
-        ).fetchone()
-        counted.seen = set(seen or [])
         asked = set(connectors) if connectors else None
         for reject, connector, has_id, rows in session.execute(
             "SELECT _reject, connector, has_id, sum(rows) FROM cga_grouped WHERE in_fine = 1 "
@@ -217,24 +213,30 @@ def roll_up(
             rows = int(rows)
             counted.rows += rows
             mine = asked is None or connector in asked
+            if reject is None:
+                counted.seen.add(connector)
             if has_id and mine:
                 counted.with_id += rows
             if reject == REPEAT:
                 counted.repeats += rows if mine else 0
             elif reject is not None:
                 counted.rejects_by_reason[reject] = counted.rejects_by_reason.get(reject, 0) + rows
+        for name in NAMES:
+            session.execute(f"INSERT INTO {raw_name(name)} {_DERIVE[name]}")
+        span = session.execute(
+            "SELECT min(day), max(day), list(DISTINCT connector) FROM rollup_daily"
+        ).fetchone()
     finally:
+        session.execute("DROP VIEW IF EXISTS grouped")
         session.unregister("cga_grouped")
-    for name in NAMES:
-        session.execute(f"INSERT INTO {raw_name(name)} {_DERIVE[name]}")
-    span = session.execute(
-        "SELECT min(day), max(day), list(DISTINCT connector) FROM grouped WHERE in_fine = 1"
-    ).fetchone()
-    session.execute("DROP TABLE grouped")
     if span[0] is not None:
         counted.first_day, counted.last_day = span[0], span[1]
         counted.connectors = set(span[2])
     return counted
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 REPEAT = "(repeat)"  # the grouping's mark of a row whose request id came earlier
