@@ -4,7 +4,8 @@
     of 3, and their ratio (goal: `--all` of 40 connectors ≤ 4× one);
   - `serve --store S`: the first `/index.json` after the server answers (goal ≤ 1× a
     `check --all`), then the first `/c/c002` of that version (goal ≤ 0.5× a
-    `check --connector`).
+    `check --connector`), then the first JSON twin of another connector page,
+    `/c/c003.json` (the same figures, without the eight charts of the HTML page).
 
 The store (40 connectors × 60 days, 2,000 requests a day each at the end, about 2.9M
 requests) is simulated and ingested once into bench/data/fleet/ and reused.
@@ -86,17 +87,18 @@ def main() -> None:
     for label, tree in (("old", args.old), ("new", HERE)):
         one = best_check(tree, store, "--connector", "c001")
         every = best_check(tree, store, "--all")
-        index, page = first_answers(tree, store, ["/index.json", "/c/c002"])
-        rows[label] = (one, every, index, page)
+        index, page, twin = first_answers(tree, store, ["/index.json", "/c/c002", "/c/c003.json"])
+        rows[label] = (one, every, index, page, twin)
     print(f"{'':34}{'old':>10}{'new':>10}")
     names = ["check --connector c001, s", "check --all (40), s", "first /index.json, s",
-             "first /c/c002, s"]  # fmt: skip
+             "first /c/c002, s", "then first /c/c003.json, s"]  # fmt: skip
     for k, name in enumerate(names):
         print(f"{name:34}{rows['old'][k]:>10.2f}{rows['new'][k]:>10.2f}")
     for name, goal, f in (
         ("--all ÷ one connector", "≤ 4", lambda r: r[1] / r[0]),
         ("first /index.json ÷ --all", "≤ 1", lambda r: r[2] / r[1]),
         ("first connector page ÷ one", "≤ 0.5", lambda r: r[3] / r[0]),
+        ("its JSON twin (another) ÷ one", "≤ 0.5", lambda r: r[4] / r[0]),
     ):
         print(f"{name:34}{f(rows['old']):>9.2f}×{f(rows['new']):>9.2f}×   (goal {goal}×)")
     print(f"load average: {os.getloadavg()[0]:.2f}")

@@ -61,10 +61,14 @@ def _default(value: Any) -> Any:
 
 
 def warm() -> None:
-    """What the first page of a process would pay, paid at a server's start-up instead:
-    the chart renderer's engine and the templates' compilation."""
+    """What the first pages of a process would pay, paid at a server's start-up instead:
+    the engine a watch reads its last hours with (Ibis), the chart renderer's JavaScript
+    engine and the templates' compilation."""
+    import importlib
+
     from ..outputs import charts
 
+    importlib.import_module("connector_ga.rollups")  # a watch's burn buckets
     charts.warm()
     env = environment()
     for name in env.list_templates(filter_func=lambda name: name.endswith(".j2")):
