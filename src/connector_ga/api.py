@@ -31,6 +31,11 @@ from .trajectory.watch import Watch, alert_table, as_utc, bucket_minutes, watch_
 RequestsOf = Callable[[dt.date, dt.date], tuple[Any, Any]]
 
 
+def stored_pseudonym(connection: str) -> str:
+    """A store's connection ids are its salted SHA-256 already: shown by their start."""
+    return connection[:16]
+
+
 @dataclass
 class CheckRun:
     """Everything one check produced: a Result per connector and the input's quality."""
@@ -55,7 +60,7 @@ class Prepared:
     backends: dict[str, BackendEvidence | None]
     source: TelemetrySource | None = None  # what was read: a store, an export, or files
     requests: RequestsOf | None = None  # a watch's last hours
-    pseudonym: Callable[[str], str] = lambda connection: connection[:16]
+    pseudonym: Callable[[str], str] = stored_pseudonym
     damaged: Callable[[BaseException], InputError] | None = None  # a store's segments
 
     def unreadable(self, exc: BaseException) -> InputError:
@@ -164,7 +169,7 @@ class _Read:
     where: str  # what was read, as an error names it
     seen: set[str]  # every connector with an accepted request, asked for or not
     requests: RequestsOf
-    pseudonym: Callable[[str], str] = lambda connection: connection[:16]
+    pseudonym: Callable[[str], str] = stored_pseudonym
     damaged: Callable[[BaseException], InputError] | None = None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ibis
 
-DEFAULT_UNATTRIBUTED = "connector"  # how ingest attributes; a policy may say "backend"
+from .schema import DEFAULT_UNATTRIBUTED
 
 THROTTLING_REASONS = ("ratelimitexceeded", "quotaexceeded")
 BACKEND_REASONS = ("backendconnectionfailure", "timeout")
@@ -40,7 +40,7 @@ def derived_fault(t: ibis.Table) -> ibis.Value:
     )
 
 
-def attribute(t: ibis.Table, unattributed_5xx: str = "connector") -> ibis.Table:
+def attribute(t: ibis.Table, unattributed_5xx: str = DEFAULT_UNATTRIBUTED) -> ibis.Table:
     """Add `fault` (explicit when given, else derived) and `unattributed` (rule 9 applied)."""
     t = t.mutate(_derived=derived_fault(t))  # computed once, read twice
     unattributed = t.fault.isnull() & (t._derived == _UNATTRIBUTED)

@@ -536,14 +536,6 @@ def read_text(con: BaseBackend, path: str) -> str:
 # ---- DuckDB only: the store ---------------------------------------------------------------
 
 
-def attach(con: BaseBackend, database: str, alias: str, *, read_only: bool = False) -> None:
-    """Attach a DuckDB file to an in-memory session (files are read in the session; only
-    what is inserted reaches the attached file)."""
-    mode = " (READ_ONLY)" if read_only else ""
-    path = database.replace("'", "''")
-    con.raw_sql(f"ATTACH '{path}' AS {alias}{mode}")
-
-
 def begin(con: BaseBackend) -> None:
     con.raw_sql("BEGIN TRANSACTION")
 
@@ -696,14 +688,6 @@ def utc_day(time: ibis.Value) -> ibis.Value:
     per_day = ibis.literal(_US_PER_DAY, "int64")
     floored = us - ((us % per_day) + per_day) % per_day  # a whole number of days
     return _duckdb_add_days(ibis.literal(_EPOCH), _duckdb_divide(floored, per_day).cast("int32"))
-
-
-def iso_week(time: ibis.Value) -> ibis.Value:
-    """The Monday (UTC) of a zone-aware time's ISO week."""
-    if _on_spark(time):
-        return time.truncate("W").date()
-    day = utc_day(time)
-    return _duckdb_add_days(day, (-day.day_of_week.index()).cast("int32"))
 
 
 @ibis.udf.scalar.builtin(name="unix_date")

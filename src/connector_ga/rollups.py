@@ -40,10 +40,11 @@ import ibis
 from ibis.backends import BaseBackend
 
 from . import engine
-from .attribution import DEFAULT_UNATTRIBUTED, attribute
+from .attribution import attribute
 from .metrics.local import NAMES, SCHEMAS, Rollups, raw_name
 from .metrics.model import InputQuality, RejectSample
-from .schema import REJECT_REASONS
+from .schema import DEFAULT_UNATTRIBUTED, REJECT_REASONS
+from .snapshot import quoted
 from .sources import Telemetry
 
 __all__ = ["NAMES", "SCHEMAS", "roll_up", "Pass", "check_in_place"]
@@ -199,7 +200,7 @@ def roll_up(
     try:
         keep = ""  # a view takes no parameter: the names are quoted into it
         if connectors:
-            keep = " AND connector IN (" + ", ".join(_quoted(c) for c in connectors) + ")"
+            keep = " AND connector IN (" + ", ".join(quoted(c) for c in connectors) + ")"
         session.execute(
             "CREATE TEMP VIEW grouped AS SELECT * REPLACE (DATE '1970-01-01' + day::INTEGER "
             "AS day, DATE '1970-01-01' + week::INTEGER AS week) FROM cga_grouped "
@@ -233,10 +234,6 @@ def roll_up(
         counted.first_day, counted.last_day = span[0], span[1]
         counted.connectors = set(span[2])
     return counted
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 REPEAT = "(repeat)"  # the grouping's mark of a row whose request id came earlier
@@ -295,15 +292,20 @@ def input_quality(telemetry: Telemetry) -> InputQuality:
     quality.first_day, quality.last_day = row["first"], row["last"]
     quality.connectors = set(row["connectors"] or [])
     if int(row["distinct_hashes"]) != int(row["with_id"]):
-        quality.duplicate_rows = repeated_ids(telemetry, -1)
+        quality.duplicate_rows = _exact_repeats(telemetry, telemetry.table.request_id.notnull())
+    _count_rejects(telemetry, quality, {code: row[f"reject_{code}"] for code in REJECT_REASONS})
+    return quality
+
+
+def _count_rejects(telemetry: Telemetry, quality: InputQuality, counts: dict) -> None:
+    """The rejected rows by reason, in the schema's order; where they are (bad input only)."""
     for code in REJECT_REASONS:
-        n = int(row[f"reject_{code}"])
+        n = int(counts.get(code) or 0)
         if n:
             quality.rejects_by_reason[code] = n
             quality.rejected_rows += n
     if quality.rejected_rows:
         _locate_rejects(telemetry, quality)
-    return quality
 
 
 # ---- a check of files in place -------------------------------------------------------------
@@ -325,6 +327,12 @@ def repeated_ids(
     (row,) = engine.fetch_rows(telemetry.con, hashes.aggregate(n=hashes.count()))
     if int(row["n"] or 0) == with_id:
         return 0
+    return _exact_repeats(telemetry, scope)
+
+
+def _exact_repeats(telemetry: Telemetry, scope: ibis.Value) -> int:
+    """Rows repeating a request id among the accepted rows in `scope`, by the ids themselves."""
+    t = telemetry.table
     accepted = t.filter(scope & t._reject.isnull())
     keyed = accepted.connector.concat("\x1f", accepted.request_id)
     exact = accepted.aggregate(with_id=accepted.count(), distinct=keyed.nunique())
@@ -350,13 +358,7 @@ def check_in_place(
         last_day=counted.last_day,
         connectors=counted.connectors,
     )
-    for code in REJECT_REASONS:  # in the schema's order
-        n = counted.rejects_by_reason.get(code, 0)
-        if n:
-            quality.rejects_by_reason[code] = n
-            quality.rejected_rows += n
-    if quality.rejected_rows:
-        _locate_rejects(telemetry, quality)
+    _count_rejects(telemetry, quality, counted.rejects_by_reason)
     return counted, quality
 
 

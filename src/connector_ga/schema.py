@@ -5,6 +5,10 @@ from __future__ import annotations
 FAULTS = ("none", "throttled", "client", "backend", "connector")
 CLOUDS = ("public", "gcc", "gcc-high", "dod", "azure-government", "mooncake")
 
+# How the rollups are attributed (an unattributed 5xx is a connector fault); a policy may
+# count those as backend faults when it reads them.
+DEFAULT_UNATTRIBUTED = "connector"
+
 REQUIRED_COLUMNS = ("time", "status")
 TEXT_COLUMNS = (
     "connector",

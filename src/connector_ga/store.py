@@ -46,6 +46,7 @@ from .policy import Policy, load_policy
 from .rollups import input_quality
 from .schema import CANONICAL_COLUMNS, REJECT_REASONS
 from .snapshot import ALIAS, SCHEMA_VERSION, attach_waiting, segments_dir
+from .snapshot import quoted as _quoted
 from .sources import Telemetry, read_telemetry
 from .sources.azure_blob import is_blob_url
 from .sources.files import discover, display_name
@@ -136,11 +137,6 @@ class IngestReport:
         return sum(f.accepted - f.duplicates for f in self.files if not f.skipped)
 
 
-def _first(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def file_hash(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -152,10 +148,6 @@ def file_hash(path: str) -> str:
 def lock_path(path: str | Path) -> Path:
     path = Path(path)
     return path.with_name(path.name + ".lock")
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class Store:

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-DEFAULT_UNATTRIBUTED = "connector"  # how the rollups are attributed (attribution.py)
+from ..schema import DEFAULT_UNATTRIBUTED
 
 NAMES = ("daily", "weekly_users", "operations", "connection_operations")
 

@@ -111,12 +111,17 @@ class _Window:
             result.metrics.window["end"],
         ]
 
-    def rows(self, select: str, table: str, extra: str = "", group: bool = True) -> list[tuple]:
+    @staticmethod
+    def scope(table: str) -> str:
+        """The WHERE clause (its parameters: `params`)."""
         scope = "connector = ? AND day BETWEEN ? AND ?"
         if table != "connection_operations":  # connector faults only: none is throttled
             scope += " AND fault <> 'throttled'"
-        query = f"SELECT {select} FROM {table} WHERE {scope}{extra}"
-        return self.r.rows(query + (" GROUP BY ALL" if group else ""), self.params)
+        return scope
+
+    def rows(self, select: str, table: str, extra: str = "") -> list[tuple]:
+        query = f"SELECT {select} FROM {table} WHERE {self.scope(table)}{extra} GROUP BY ALL"
+        return self.r.rows(query, self.params)
 
 
 OPERATION = f"coalesce(operation, '{NO_OPERATION}')"
@@ -155,8 +160,7 @@ def _add_reasons(w: _Window, operations: dict[str, _Operation]) -> None:
             SELECT {OPERATION} AS operation, error_reason AS reason,
                 coalesce(sum(requests) FILTER (WHERE fault = 'connector'), 0) AS faults,
                 coalesce(sum(requests) FILTER (WHERE status >= 400), 0) AS failures
-            FROM operations
-            WHERE connector = ? AND day BETWEEN ? AND ? AND fault <> 'throttled'
+            FROM operations WHERE {w.scope("operations")}
                 AND (status >= 400 OR fault = 'connector') AND error_reason IS NOT NULL
             GROUP BY ALL
         ), ranked AS (

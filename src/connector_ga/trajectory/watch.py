@@ -64,7 +64,6 @@ from ..result import Result
 from .watch_state import State, StateRow
 
 SCHEMA = "connector-ga/watch/v1"
-BUCKET_MICROSECONDS = BURN_STEP_MINUTES * 60 * 1_000_000
 EXHAUSTION_WINDOWS = {"1h": 60, "1d": 24 * 60}  # the burns the exhaustion times assume
 
 
